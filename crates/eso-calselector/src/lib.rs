@@ -1,0 +1,3 @@
+//! `eso-calselector`: see ARCHITECTURE.md.
+
+#![warn(missing_docs)]

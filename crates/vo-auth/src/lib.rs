@@ -1,0 +1,3 @@
+//! `vo-auth`: see ARCHITECTURE.md.
+
+#![warn(missing_docs)]

@@ -1,0 +1,3 @@
+//! `vo-datalink`: see ARCHITECTURE.md.
+
+#![warn(missing_docs)]

@@ -1,0 +1,3 @@
+//! `vo-download`: see ARCHITECTURE.md.
+
+#![warn(missing_docs)]

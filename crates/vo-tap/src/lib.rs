@@ -1,0 +1,3 @@
+//! `vo-tap`: see ARCHITECTURE.md.
+
+#![warn(missing_docs)]
