@@ -416,8 +416,7 @@ impl Resource {
             .iter()
             .chain(table_infos)
             .chain(self.trailing_infos.iter())
-            .filter(|i| i.name.eq_ignore_ascii_case("QUERY_STATUS"))
-            .last()
+            .rfind(|i| i.name.eq_ignore_ascii_case("QUERY_STATUS"))
             .map(QueryStatus::from_info)
     }
 
@@ -453,8 +452,7 @@ impl Document {
                 self.infos
                     .iter()
                     .chain(self.trailing_infos.iter())
-                    .filter(|i| i.name.eq_ignore_ascii_case("QUERY_STATUS"))
-                    .last()
+                    .rfind(|i| i.name.eq_ignore_ascii_case("QUERY_STATUS"))
                     .map(QueryStatus::from_info)
             })
     }
