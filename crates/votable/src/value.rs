@@ -4,8 +4,9 @@
 ///
 /// Scalars map to their own variants; arrays of numbers to the `*Array` variants
 /// (flattened, first dimension fastest); `char`/`unicodeChar` arrays to [`Value::String`].
-/// A null cell is [`Value::Null`]; a NaN float is kept as NaN (not turned into null),
-/// as the standard says NaN is how floating-point nulls are expressed.
+/// A null cell is [`Value::Null`]; a NaN float or complex scalar also reads as null,
+/// as the standard says NaN is how floating-point nulls are expressed (NaN elements
+/// inside arrays are kept).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
     /// A null cell (empty `TD`, the `VALUES/@null` sentinel, a BINARY2 null flag,

@@ -1,0 +1,137 @@
+//! The "high-level" arguments: what every command needs, resolved once from the global
+//! options and the environment (endpoints, the HTTP client, the cached login, output style).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use vo_auth::cache::TokenCache;
+use vo_auth::http::HttpClient;
+use vo_auth::password::PasswordSource;
+use vo_auth::{EsoEndpoints, Url};
+
+use crate::args::GlobalArgs;
+use crate::output::Style;
+
+/// Whether a command needs a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// Use the cached login when there is one (renewing it silently if a password source
+    /// is configured); otherwise run anonymously.
+    IfAvailable,
+    /// Fail with a clear message when there is no valid login.
+    Required,
+}
+
+/// Everything a command needs from the global options.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The global options as given.
+    pub global: GlobalArgs,
+    /// Output style (terminal, width, colours).
+    pub style: Style,
+    /// Archive, data portal and login endpoints.
+    pub endpoints: EsoEndpoints,
+    /// The token cache.
+    pub cache: TokenCache,
+    base: HttpClient,
+}
+
+impl Ctx {
+    /// Resolves endpoints (`--base-url` stands in for all three) and builds the anonymous client.
+    pub fn new(global: GlobalArgs) -> anyhow::Result<Ctx> {
+        let endpoints = match &global.base_url {
+            Some(base) => EsoEndpoints::parse_base(base)
+                .with_context(|| format!("invalid --base-url {base:?}"))?,
+            None => EsoEndpoints::try_from_env()?,
+        };
+        let cache = TokenCache::from_env()?;
+        let base = HttpClient::builder()
+            .read_timeout(Duration::from_secs(120))
+            .build()?;
+        Ok(Ctx {
+            style: Style::detect(),
+            global,
+            endpoints,
+            cache,
+            base,
+        })
+    }
+
+    /// The context of `eso demo`: the offline archive's endpoints and a token cache of
+    /// its own, so that the user's real logins are never touched.
+    pub fn for_demo(
+        global: GlobalArgs,
+        endpoints: EsoEndpoints,
+        cache: TokenCache,
+    ) -> anyhow::Result<Ctx> {
+        let base = HttpClient::builder()
+            .read_timeout(Duration::from_secs(120))
+            .build()?;
+        Ok(Ctx {
+            style: Style::detect(),
+            global,
+            endpoints,
+            cache,
+            base,
+        })
+    }
+
+    /// A client that sends no credentials.
+    pub fn anonymous(&self) -> HttpClient {
+        self.base.clone()
+    }
+
+    /// The client for ESO services: the user's token bound to the ESO origins, unless
+    /// `--anonymous`. With [`Login::IfAvailable`] a missing login means anonymous access.
+    pub async fn client(&self, login: Login) -> anyhow::Result<HttpClient> {
+        if self.global.anonymous {
+            if login == Login::Required {
+                anyhow::bail!("this command needs a login, but --anonymous was given");
+            }
+            return Ok(self.anonymous());
+        }
+        let user = self.global.user.as_deref();
+        let source = user.and_then(|user| {
+            PasswordSource::automatic(user, self.endpoints.sso_origin().host())
+        });
+        match vo_auth::eso::ensure_login(
+            &self.base,
+            &self.endpoints,
+            &self.cache,
+            user,
+            source.as_ref(),
+        )
+        .await
+        {
+            Ok(token) => {
+                tracing::debug!(user = %token.user, "using cached login");
+                Ok(vo_auth::eso::authenticated_client(
+                    &self.base,
+                    &self.endpoints,
+                    &token,
+                )?)
+            }
+            Err(err @ vo_auth::Error::LoginRequired { .. }) if login == Login::IfAvailable => {
+                if matches!(
+                    err,
+                    vo_auth::Error::LoginRequired {
+                        reason: vo_auth::LoginReason::Expired,
+                        ..
+                    }
+                ) && !self.global.quiet
+                {
+                    eprintln!("warning: {err}; continuing anonymously");
+                } else {
+                    tracing::debug!("not logged in: anonymous access");
+                }
+                Ok(self.anonymous())
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Parses a URL given by the user, saying which option it came from.
+    pub fn parse_url(what: &str, text: &str) -> anyhow::Result<Url> {
+        Url::parse(text).with_context(|| format!("{what} {text:?} is not a valid URL"))
+    }
+}
