@@ -11,6 +11,7 @@
 //! Baselines are installed on demand: a Python venv under `target/bench-venv`, small cargo
 //! projects under `target/bench-baselines`. A missing tool skips its row with the reason.
 //! Each command runs once under `/usr/bin/time -v` (wall, user, sys, peak RSS) when present.
+//! `ESO_BIN=path` uses an existing `eso` binary instead of building one in release.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,13 @@ pub struct Measurement {
     pub sys: Option<f64>,
     /// Peak resident set size in KiB, if known.
     pub max_rss_kib: Option<u64>,
+}
+
+impl Measurement {
+    /// User plus system CPU seconds, if both are known.
+    pub fn cpu(&self) -> Option<f64> {
+        Some(self.user? + self.sys?)
+    }
 }
 
 /// One row of a result table.
@@ -123,28 +131,30 @@ pub fn render_table(rows: &[BenchRow]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<10} {:<34} {:>9} {:>8} {:>8} {:>10} {:>8}",
-        "group", "what", "wall s", "user s", "sys s", "peak MiB", "x ref"
+        "{:<10} {:<34} {:>9} {:>8} {:>8} {:>10} {:>8} {:>8}",
+        "group", "what", "wall s", "user s", "sys s", "peak MiB", "wall x", "cpu x"
     );
-    let _ = writeln!(out, "{}", "-".repeat(93));
+    let _ = writeln!(out, "{}", "-".repeat(102));
     for row in rows {
         let reference = rows
             .iter()
             .find(|other| other.group == row.group && other.reference)
-            .and_then(|other| other.result.as_ref().ok())
-            .map(|measurement| measurement.wall.as_secs_f64());
+            .and_then(|other| other.result.as_ref().ok());
+        let reference_wall = reference.map(|measurement| measurement.wall.as_secs_f64());
+        let reference_cpu = reference.and_then(Measurement::cpu);
         match &row.result {
             Ok(measurement) => {
                 let wall = measurement.wall.as_secs_f64();
                 let opt = |value: Option<f64>| value.map_or("-".to_owned(), |v| format!("{v:.2}"));
-                let ratio = reference
-                    .filter(|reference| *reference > 0.0)
-                    .map_or("-".to_owned(), |reference| {
-                        format!("{:.2}", wall / reference)
-                    });
+                let ratio = |value: Option<f64>, reference: Option<f64>| match (value, reference) {
+                    (Some(value), Some(reference)) if reference > 0.0 => {
+                        format!("{:.2}", value / reference)
+                    }
+                    _ => "-".to_owned(),
+                };
                 let _ = writeln!(
                     out,
-                    "{:<10} {:<34} {:>9.3} {:>8} {:>8} {:>10} {:>8}",
+                    "{:<10} {:<34} {:>9.3} {:>8} {:>8} {:>10} {:>8} {:>8}",
                     row.group,
                     row.name,
                     wall,
@@ -153,7 +163,8 @@ pub fn render_table(rows: &[BenchRow]) -> String {
                     measurement
                         .max_rss_kib
                         .map_or("-".to_owned(), |kib| format!("{:.1}", kib as f64 / 1024.0)),
-                    ratio
+                    ratio(Some(wall), reference_wall),
+                    ratio(measurement.cpu(), reference_cpu)
                 );
             }
             Err(why) => {
@@ -598,11 +609,16 @@ pub fn tap(rows: u64) -> Result<Vec<BenchRow>> {
     Ok(results)
 }
 
-/// Builds the `eso` binary in release and checks that `probe` (e.g. `query --help`) works.
+/// The `eso` binary (`$ESO_BIN`, else built in release), if `probe` (e.g. `query --help`) works.
 fn eso_binary(probe: &[&str]) -> Result<PathBuf, String> {
-    util::run(util::cargo().args(["build", "--release", "-q", "-p", "eso-cli"]))
-        .map_err(|err| format!("building eso: {err:#}"))?;
-    let bin = util::root().join("target/release/eso");
+    let bin = match std::env::var_os("ESO_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => {
+            util::run(util::cargo().args(["build", "--release", "-q", "-p", "eso-cli"]))
+                .map_err(|err| format!("building eso: {err:#}"))?;
+            util::root().join("target/release/eso")
+        }
+    };
     let works = Command::new(&bin)
         .args(probe)
         .stdout(Stdio::null())
@@ -802,7 +818,7 @@ mod tests {
             Ok(Measurement {
                 wall: Duration::from_secs(secs),
                 user: Some(1.0),
-                sys: None,
+                sys: Some(0.5),
                 max_rss_kib: Some(2048),
             })
         };
@@ -828,7 +844,8 @@ mod tests {
         ];
         let table = render_table(&rows);
         let astropy = table.lines().find(|line| line.contains("astropy")).unwrap();
-        assert!(astropy.trim_end().ends_with("5.00"), "{table}");
+        assert!(astropy.contains(" 5.00 "), "{table}");
+        assert!(astropy.trim_end().ends_with("1.00"), "{table}");
         assert!(astropy.contains("2.0"), "{table}");
         assert!(table.contains("skipped: not installed"), "{table}");
     }

@@ -106,7 +106,7 @@ fn clippy() -> Result<Outcome> {
 }
 
 fn test() -> Result<Outcome> {
-    cargo_step(&["test", "--workspace"])
+    cargo_step(&["test", "--workspace", "--no-fail-fast"])
 }
 
 /// Whether `cargo +nightly fuzz` is installed.

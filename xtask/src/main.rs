@@ -1,6 +1,8 @@
 //! `cargo xtask <task>`: project automation (see `cargo xtask help`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::process::ExitCode;
+
 use anyhow::{Result, bail};
 
 use xtask::{bench, ci, dachs, record, tidy};
@@ -24,7 +26,17 @@ tasks:
   tidy                        check fixtures (metadata, secrets) without running cargo test
 ";
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let task = args.first().map(String::as_str).unwrap_or("help");
     let rest = args.get(1..).unwrap_or_default();

@@ -462,11 +462,8 @@ pub fn dachs_manifest() -> Vec<Recording> {
     list
 }
 
-const SPHERE_RAW: &str = "SPHER.2016-09-26T03:04:09.308";
-
 /// The recordings made against the live ESO archive (only when it is reachable).
 pub fn eso_manifest() -> Vec<Recording> {
-    let _ = SPHERE_RAW;
     vec![
         one(
             "eso tap availability",
@@ -1138,12 +1135,20 @@ pub fn cli(args: &[String]) -> Result<()> {
     for service in &from {
         match service.as_str() {
             "dachs" => {
+                let was_running = dachs::status().running();
                 let base = dachs::start(dachs::rows_from_env()?)?;
                 println!(
                     "recording from DaCHS at {base} into {}",
                     options.out.display()
                 );
-                let summary = record_all(&dachs_manifest(), &base, DACHS_SOURCE, None, &options)?;
+                let summary = record_all(&dachs_manifest(), &base, DACHS_SOURCE, None, &options);
+                if !was_running {
+                    eprintln!("stopping DaCHS again (it was not running before)");
+                    if let Err(err) = dachs::stop(false) {
+                        eprintln!("warning: could not stop DaCHS: {err:#}");
+                    }
+                }
+                let summary = summary?;
                 println!(
                     "DaCHS: {} written, {} unchanged, {} failed",
                     summary.written, summary.unchanged, summary.failed

@@ -59,7 +59,8 @@ pub fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Whether a file under `fixtures/` is a fixture (not metadata, not the index, not a README).
+/// Whether a file under `fixtures/` is a fixture: not metadata, not the index, not a README,
+/// and not a script that generates fixtures (`*.py`, `*.sh`), which documents itself.
 pub fn is_data_file(path: &Path) -> bool {
     let name = path
         .file_name()
@@ -68,7 +69,9 @@ pub fn is_data_file(path: &Path) -> bool {
     !(name.ends_with(".meta.json")
         || name == "INDEX.md"
         || name == "README"
-        || name.starts_with("README."))
+        || name.starts_with("README.")
+        || name.ends_with(".py")
+        || name.ends_with(".sh"))
 }
 
 /// The metadata sidecar of a fixture: the last extension replaced by `.meta.json`
@@ -646,6 +649,7 @@ mod tests {
         assert!(!is_data_file(Path::new("a/x.meta.json")));
         assert!(!is_data_file(Path::new("INDEX.md")));
         assert!(!is_data_file(Path::new("eso/README.md")));
+        assert!(!is_data_file(Path::new("download/fits/generate.py")));
         assert!(is_data_file(Path::new("a/x.vot")));
     }
 

@@ -25,7 +25,14 @@ pub fn cargo() -> Command {
 
 /// A printable form of a command line, for logs.
 pub fn display(cmd: &Command) -> String {
-    let mut parts = vec![cmd.get_program().to_string_lossy().into_owned()];
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    // `$CARGO` is a long toolchain path; logs read better with the plain name.
+    let program = if program.ends_with("/cargo") {
+        "cargo".to_owned()
+    } else {
+        program
+    };
+    let mut parts = vec![program];
     parts.extend(cmd.get_args().map(shell_quote));
     parts.join(" ")
 }
@@ -104,8 +111,10 @@ pub fn as_root(program: &str) -> Result<Command> {
         Ok(Command::new(program))
     } else if have("sudo") {
         let mut cmd = Command::new("sudo");
-        cmd.arg("--preserve-env=DACHS_PORT,DACHS_ROWS,DACHS_WAIT,DACHS_FORCE_IMPORT")
-            .arg(program);
+        cmd.arg(
+            "--preserve-env=DACHS_PORT,DACHS_ROWS,DACHS_WAIT,DACHS_FORCE_IMPORT,DEBIAN_FRONTEND",
+        )
+        .arg(program);
         Ok(cmd)
     } else {
         bail!("`{program}` must run as root, and sudo is not installed")

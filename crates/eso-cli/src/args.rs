@@ -51,7 +51,9 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Log in to ESO and cache the token (valid 8 hours).
-    #[command(after_help = "Example:\n  eso login --user jdoe\n  echo \"$PW\" | eso login --user jdoe --password-stdin")]
+    #[command(
+        after_help = "Example:\n  eso login --user jdoe\n  echo \"$PW\" | eso login --user jdoe --password-stdin"
+    )]
     Login(LoginArgs),
     /// Forget the cached login.
     #[command(after_help = "Example:\n  eso logout --user jdoe")]
@@ -76,13 +78,17 @@ pub enum Command {
     )]
     Datalink(DatalinkArgs),
     /// Cut out part of a dataset with SODA.
-    #[command(after_help = "Example:\n  eso cutout ADP.2026-08-19T13:19:07.647 --circle \"88.79 7.407 0.001\" -o cut.fits")]
+    #[command(
+        after_help = "Example:\n  eso cutout ADP.2026-08-19T13:19:07.647 --circle \"88.79 7.407 0.001\" -o cut.fits"
+    )]
     Cutout(CutoutArgs),
     /// Query a Simple Spectral Access service.
     #[command(after_help = "Example:\n  eso ssa --pos 88.79,7.41 --size 0.1 --maxrec 10")]
     Ssa(SsaArgs),
     /// Query a Simple Image Access service.
-    #[command(after_help = "Example:\n  eso sia https://example.org/sia --pos 150.2,2.1 --size 0.2")]
+    #[command(
+        after_help = "Example:\n  eso sia https://example.org/sia --pos 150.2,2.1 --size 0.2"
+    )]
     Sia(SiaArgs),
     /// Ask calSelector for the calibration files of raw frames.
     #[command(
@@ -90,7 +96,9 @@ pub enum Command {
     )]
     Calselector(CalselectorArgs),
     /// Download science frames with their calibrations and association trees.
-    #[command(after_help = "Example:\n  eso retrieve SPHER.2016-09-26T03:04:09.308 SPHER.2016-09-26T03:04:09.496 --calib processed -d data/")]
+    #[command(
+        after_help = "Example:\n  eso retrieve SPHER.2016-09-26T03:04:09.308 SPHER.2016-09-26T03:04:09.496 --calib processed -d data/"
+    )]
     Retrieve(RetrieveArgs),
     /// Download files by URL or dataset id, or from a saved result.
     #[command(
@@ -98,10 +106,15 @@ pub enum Command {
     )]
     Download(DownloadArgs),
     /// Inspect and convert VOTable files.
-    #[command(subcommand, after_help = "Example:\n  eso votable info result.vot\n  eso votable convert result.vot --to csv -o result.csv")]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  eso votable info result.vot\n  eso votable convert result.vot --to csv -o result.csv"
+    )]
     Votable(VotableCommand),
     /// Run the offline ESO-shaped archive and walk through the whole workflow.
-    #[command(after_help = "Examples:\n  eso demo\n  eso demo --serve   # keep the archive running for other commands (--base-url)")]
+    #[command(
+        after_help = "Examples:\n  eso demo\n  eso demo --serve   # keep the archive running for other commands (--base-url)"
+    )]
     Demo(DemoArgs),
     /// Print shell completions.
     #[command(after_help = "Example:\n  eso completions bash > /etc/bash_completion.d/eso")]
@@ -160,7 +173,12 @@ pub struct QueryArgs {
     /// The ADQL query (or use --file).
     pub adql: Option<String>,
     /// Read the query from a file (`-` for standard input).
-    #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with = "adql")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "adql"
+    )]
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub service: ServiceArg,
@@ -196,6 +214,7 @@ pub struct QueryArgs {
 #[derive(Debug, Subcommand)]
 pub enum JobsCommand {
     /// List jobs.
+    #[command(after_help = "Example:\n  eso jobs list --phase COMPLETED --last 10 --json")]
     List {
         #[command(flatten)]
         service: ServiceArg,
@@ -213,6 +232,9 @@ pub enum JobsCommand {
         json: bool,
     },
     /// Show a job (by id or URL).
+    #[command(
+        after_help = "Example:\n  eso jobs show https://archive.eso.org/tap_obs/async/JOB_ID --json"
+    )]
     Show {
         job: String,
         #[command(flatten)]
@@ -222,6 +244,7 @@ pub enum JobsCommand {
         json: bool,
     },
     /// Wait for a job and fetch its results.
+    #[command(after_help = "Example:\n  eso jobs results JOB_ID --format csv -o result.csv")]
     Results {
         job: String,
         #[command(flatten)]
@@ -234,12 +257,14 @@ pub enum JobsCommand {
         output: Option<PathBuf>,
     },
     /// Abort a job.
+    #[command(after_help = "Example:\n  eso jobs abort JOB_ID")]
     Abort {
         job: String,
         #[command(flatten)]
         service: ServiceArg,
     },
     /// Delete a job.
+    #[command(after_help = "Example:\n  eso jobs delete JOB_ID")]
     Delete {
         job: String,
         #[command(flatten)]
@@ -481,6 +506,9 @@ pub struct DownloadArgs {
 #[derive(Debug, Subcommand)]
 pub enum VotableCommand {
     /// Summarise a VOTable: resources, fields, row count, query status.
+    #[command(
+        after_help = "Example:\n  eso votable info result.vot\n  curl -s \"$URL\" | eso votable info - --json"
+    )]
     Info {
         /// The file (`-` for standard input).
         file: PathBuf,
@@ -489,6 +517,9 @@ pub enum VotableCommand {
         json: bool,
     },
     /// Convert a VOTable, streaming.
+    #[command(
+        after_help = "Example:\n  eso votable convert result.vot --to csv -o result.csv\n  eso votable convert - --to binary2 < result.vot > result_b2.vot"
+    )]
     Convert {
         /// The file (`-` for standard input).
         input: PathBuf,

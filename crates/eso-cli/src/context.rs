@@ -91,15 +91,15 @@ impl Ctx {
             return Ok(self.anonymous());
         }
         let user = self.global.user.as_deref();
-        let source = user.and_then(|user| {
-            PasswordSource::automatic(user, self.endpoints.sso_origin().host())
-        });
+        // Silent renewal from ESO_PASSWORD or ~/.netrc when the token is about to expire;
+        // never an interactive prompt in the middle of another command.
+        let source = PasswordSource::Automatic;
         match vo_auth::eso::ensure_login(
             &self.base,
             &self.endpoints,
             &self.cache,
             user,
-            source.as_ref(),
+            Some(&source),
         )
         .await
         {

@@ -59,7 +59,9 @@ fn init_tracing(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
-        (false, 1) => "warn,vo_auth=debug,vo_tap=debug,vo_datalink=debug,vo_download=debug,eso_calselector=debug,eso_cli=debug",
+        (false, 1) => {
+            "warn,vo_auth=debug,vo_tap=debug,vo_datalink=debug,vo_download=debug,eso_calselector=debug,eso_cli=debug"
+        }
         (false, _) => "trace,hyper=debug,hyper_util=debug,rustls=info,h2=info",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

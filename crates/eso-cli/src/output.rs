@@ -156,7 +156,11 @@ fn fit_widths(widths: &mut [usize], total: usize, gap: usize) {
             return;
         }
         let excess = needed(widths) - total;
-        widths[idx] = max.saturating_sub(excess).max(min_col).max(max / 2).min(max - 1);
+        widths[idx] = max
+            .saturating_sub(excess)
+            .max(min_col)
+            .max(max / 2)
+            .min(max - 1);
     }
 }
 
@@ -177,7 +181,10 @@ pub fn render_records(header: &[String], rows: &[Vec<String>]) -> String {
 /// Writes to stdout, turning a broken pipe into success (`eso query ... | head`).
 pub fn print(text: &str) -> io::Result<()> {
     let mut stdout = io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
@@ -207,7 +214,10 @@ mod tests {
     #[test]
     fn table_fits_width() {
         let header = vec!["dp_id".to_owned(), "description".to_owned()];
-        let rows = vec![vec!["SPHER.2016-09-26T03:04:09.308".to_owned(), "x".repeat(200)]];
+        let rows = vec![vec![
+            "SPHER.2016-09-26T03:04:09.308".to_owned(),
+            "x".repeat(200),
+        ]];
         let text = render_table(&plain(60), &header, &rows);
         for line in text.lines() {
             assert!(width_of(line) <= 60, "{line:?} is wider than 60");

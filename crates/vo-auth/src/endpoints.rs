@@ -289,7 +289,10 @@ mod tests {
         );
         for odd in ["a/b", "%2e%2e", "a b", "x\\y"] {
             let url = endpoints.try_file(odd).unwrap();
-            assert!(url.path().starts_with("/mirror/dataPortal/file/"), "{odd:?}: {url}");
+            assert!(
+                url.path().starts_with("/mirror/dataPortal/file/"),
+                "{odd:?}: {url}"
+            );
         }
         for bad in [".", "..", ""] {
             assert!(endpoints.try_file(bad).is_err(), "{bad:?}");

@@ -430,7 +430,8 @@ pub fn whoami(
 /// [`RENEW_MARGIN`] left, else a fresh login with a password from `source` (stored in the
 /// cache), else [`Error::LoginRequired`].
 ///
-/// Pass [`PasswordSource::automatic`] for a silent renewal; interactive sources are used too
+/// Pass [`PasswordSource::Automatic`] for a silent renewal (a missing password then gives
+/// [`Error::LoginRequired`]); interactive sources are used too
 /// if given (the caller decides whether asking is acceptable).
 ///
 /// # Errors
@@ -479,7 +480,18 @@ pub async fn ensure_login(
         });
     };
     tracing::info!(user = %user_name, sso = %sso, reason = ?reason, "renewing login");
-    let password = source.resolve(&user_name, sso.host())?;
+    let password = match source.resolve(&user_name, sso.host()) {
+        Ok(password) => password,
+        // An automatic source that finds nothing means: no way to renew.
+        Err(Error::Password { .. }) if matches!(source, PasswordSource::Automatic) => {
+            return Err(Error::LoginRequired {
+                user: Some(user_name),
+                sso,
+                reason,
+            });
+        }
+        Err(err) => return Err(err),
+    };
     let (login, _path) = login_and_store(client, endpoints, cache, &user_name, &password).await?;
     Ok(login)
 }
@@ -514,7 +526,7 @@ pub struct EsoSession {
 
 impl EsoSession {
     /// A session for `user` (or the only cached user); `source` renews an expired or rejected
-    /// token (pass [`PasswordSource::automatic`] to renew without asking, `None` to never renew).
+    /// token (pass [`PasswordSource::Automatic`] to renew without asking, `None` to never renew).
     pub fn new(
         base: HttpClient,
         endpoints: EsoEndpoints,
@@ -573,9 +585,17 @@ impl EsoSession {
         if !rejected || self.source.is_none() {
             return Ok(response);
         }
+        let url = redact_url(response.url());
         drop(response);
         tracing::info!(user = %login.user, "token rejected (401); logging in again once");
-        let (_, client) = self.current(Some(&login)).await?;
+        let client = match self.current(Some(&login)).await {
+            Ok((_, client)) => client,
+            // No password to log in again with: the 401 stands.
+            Err(Error::Password { .. } | Error::LoginRequired { .. }) => {
+                return Err(Error::Unauthorized { url });
+            }
+            Err(err) => return Err(err),
+        };
         client.send(copy, opts).await
     }
 
@@ -584,7 +604,8 @@ impl EsoSession {
     async fn current(&self, rejected: Option<&CachedToken>) -> Result<(CachedToken, HttpClient)> {
         let mut state = self.state.lock().await;
         if let Some((login, client)) = state.as_ref() {
-            let is_rejected = rejected.is_some_and(|bad| bad.token.secret() == login.token.secret());
+            let is_rejected =
+                rejected.is_some_and(|bad| bad.token.secret() == login.token.secret());
             if !is_rejected && login.is_fresh(SystemTime::now(), RENEW_MARGIN) {
                 return Ok((login.clone(), client.clone()));
             }
@@ -597,9 +618,15 @@ impl EsoSession {
                     reason: LoginReason::Expired,
                 })?;
                 let password = source.resolve(&bad.user, bad.sso.host())?;
-                login_and_store(&self.base, &self.endpoints, &self.cache, &bad.user, &password)
-                    .await?
-                    .0
+                login_and_store(
+                    &self.base,
+                    &self.endpoints,
+                    &self.cache,
+                    &bad.user,
+                    &password,
+                )
+                .await?
+                .0
             }
             None => {
                 ensure_login(

@@ -15,7 +15,8 @@
 //! - [`retry`]: a pure classification ([`retry::classify`]) and a pure policy ([`retry::RetryConfig`]).
 //! - [`Token`], [`Password`], [`Credentials`], [`Origin`]: secrets and where they may go.
 //! - [`EsoEndpoints`]: the ESO service URLs, configurable from the environment.
-//! - [`eso`]: ESO login (OIDC password grant), logout, whoami and automatic renewal.
+//! - [`eso`]: ESO login (OIDC password grant), logout, whoami, automatic renewal, and
+//!   [`eso::EsoSession`] (lazy login plus one re-authentication on 401).
 //! - [`cache::TokenCache`]: the 0600 token cache; [`jwt::Claims`]: claims decoded for display.
 //! - [`password::PasswordSource`]: where a password comes from (prompt, stdin, env, netrc).
 //!
@@ -295,6 +296,11 @@ fn login_required_message(user: &Option<String>, sso: &Origin, reason: LoginReas
         ),
     }
 }
+
+/// The README's example compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -27,6 +27,10 @@ pub enum PasswordSource {
     Netrc(Option<PathBuf>),
     /// A password the caller already has (for example from a keyring).
     Value(Password),
+    /// Whatever non-interactive source has a password for the user when it is needed:
+    /// `ESO_PASSWORD`, then `~/.netrc` (see [`PasswordSource::automatic`]). Suited to silent
+    /// renewal when the user name is not known in advance.
+    Automatic,
 }
 
 impl PasswordSource {
@@ -120,6 +124,14 @@ impl PasswordSource {
                 }
             }
             PasswordSource::Value(password) => password.secret().to_owned(),
+            PasswordSource::Automatic => {
+                let source = PasswordSource::automatic(user, host).ok_or_else(|| Error::Password {
+                    reason: format!(
+                        "neither {PASSWORD_ENV} nor ~/.netrc (machine {host} login {user}) has a password"
+                    ),
+                })?;
+                return source.resolve(user, host);
+            }
         };
         if password.is_empty() {
             return Err(Error::Password {

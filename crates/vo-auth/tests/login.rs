@@ -209,6 +209,31 @@ async fn expired_token_is_renewed_with_a_password_source() {
     assert!(err.to_string().contains("eso login"), "{err}");
     assert!(server.received_requests().await.unwrap().is_empty());
 
+    // The automatic source finds no password here (no ESO_PASSWORD, no netrc entry for the
+    // loopback host): the same clear error.
+    if std::env::var_os("ESO_PASSWORD").is_none() {
+        let err = eso::ensure_login(
+            &client,
+            &endpoints,
+            &cache,
+            None,
+            Some(&PasswordSource::Automatic),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::LoginRequired {
+                    reason: LoginReason::Expired,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(server.received_requests().await.unwrap().is_empty());
+    }
+
     // With one: renewed without asking, and stored.
     let source = PasswordSource::Value(Password::new(PASSWORD));
     let renewed = eso::ensure_login(&client, &endpoints, &cache, None, Some(&source))
@@ -388,6 +413,9 @@ async fn no_secret_in_any_log_line() {
     assert!(logs.contains("retrying after transient failure"), "{logs}");
     assert!(logs.contains("following redirect"), "{logs}");
     let all = format!("{logs}\n{everything}");
+    if std::env::var_os("VO_AUTH_DUMP_LOGS").is_some() {
+        std::fs::write("/tmp/vo_auth_logs.txt", &all).unwrap();
+    }
     let encoded_password = "pw-canary-8842%20%26%3F";
     for secret in [
         "pw-canary",
@@ -448,7 +476,10 @@ async fn a_401_triggers_exactly_one_reauthentication() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let cached = cache.load(&session.endpoints().sso_origin(), "alice").unwrap().unwrap();
+    let cached = cache
+        .load(&session.endpoints().sso_origin(), "alice")
+        .unwrap()
+        .unwrap();
     assert_eq!(cached.token.secret(), fresh);
 }
 

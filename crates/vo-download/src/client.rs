@@ -14,6 +14,7 @@
 //!    rename, output capped).
 
 use crate::decompress::{self, Compression};
+use crate::fits;
 use crate::headers::{parse_content_range, parse_etag};
 use crate::name::{self, ContentDisposition};
 use crate::resume::{self, Decision, PartState, ResponseMeta};
@@ -61,6 +62,12 @@ pub struct DownloadConfig {
     pub max_attempts: u32,
     /// Restarts from zero per file at most (default 3).
     pub max_restarts: u32,
+    /// Largest ratio of decompressed to compressed bytes, checked after the first MiB of
+    /// output (default 1000); `None` disables the check. The size cap still applies.
+    pub max_decompression_ratio: Option<u64>,
+    /// Download once more from zero when a complete file fails verification (size, FITS
+    /// structure, `DATASUM`/`CHECKSUM`), default true; the failed file is deleted first.
+    pub retry_corrupt: bool,
 }
 
 impl Default for DownloadConfig {
@@ -74,6 +81,8 @@ impl Default for DownloadConfig {
             retry: None,
             max_attempts: 50,
             max_restarts: 3,
+            max_decompression_ratio: Some(1000),
+            retry_corrupt: true,
         }
     }
 }
@@ -243,6 +252,101 @@ impl BatchReport {
     pub fn all_ok(&self) -> bool {
         self.items.iter().all(|item| item.result.is_ok())
     }
+
+    /// One [`ManifestEntry`] per request, in request order.
+    pub fn manifest(&self) -> Vec<ManifestEntry> {
+        self.items
+            .iter()
+            .map(|item| match &item.result {
+                Ok(done) => ManifestEntry {
+                    index: item.index,
+                    url: item.url.to_string(),
+                    path: Some(done.path.display().to_string()),
+                    bytes: Some(done.bytes),
+                    status: match done.status {
+                        Outcome::Downloaded => "downloaded",
+                        Outcome::Resumed => "resumed",
+                        Outcome::Skipped => "skipped",
+                    },
+                    error: None,
+                },
+                Err(err) => ManifestEntry {
+                    index: item.index,
+                    url: item.url.to_string(),
+                    path: None,
+                    bytes: None,
+                    status: "failed",
+                    error: Some(error_chain(err)),
+                },
+            })
+            .collect()
+    }
+
+    /// The per-file result manifest as pretty-printed JSON (RELIABILITY.md D16):
+    ///
+    /// ```json
+    /// {"version": 1,
+    ///  "summary": {"total": 3, "downloaded": 1, "resumed": 0, "skipped": 1, "failed": 1},
+    ///  "files": [{"index": 0, "url": "https://...", "path": "data/a.fits", "bytes": 5760,
+    ///             "status": "downloaded", "error": null}, ...]}
+    /// ```
+    ///
+    /// `status` is `downloaded`, `resumed`, `skipped` or `failed`; `error` is the error with
+    /// its causes on one line. URLs are redacted like everywhere else.
+    pub fn manifest_json(&self) -> String {
+        let files = self.manifest();
+        let count = |status: &str| files.iter().filter(|f| f.status == status).count();
+        let value = serde_json::json!({
+            "version": 1,
+            "summary": {
+                "total": files.len(),
+                "downloaded": count("downloaded"),
+                "resumed": count("resumed"),
+                "skipped": count("skipped"),
+                "failed": count("failed"),
+            },
+            "files": files,
+        });
+        format!("{value:#}\n")
+    }
+
+    /// Writes [`BatchReport::manifest_json`] to `path` through a temporary file and a rename.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file.
+    pub fn write_manifest(&self, path: &Path) -> Result<()> {
+        let mut tmp_name = path.as_os_str().to_owned();
+        tmp_name.push(".tmp");
+        let tmp = PathBuf::from(tmp_name);
+        remove_if_file(&tmp)?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| io_err("create", &tmp, e))?;
+        file.write_all(self.manifest_json().as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| io_err("write", &tmp, e))?;
+        drop(file);
+        fs::rename(&tmp, path).map_err(|e| io_err("rename", &tmp, e))
+    }
+}
+
+/// One line of the batch manifest ([`BatchReport::manifest`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ManifestEntry {
+    /// Index of the request in the batch.
+    pub index: usize,
+    /// The requested URL (redacted).
+    pub url: String,
+    /// Where the file is, if it is on disk.
+    pub path: Option<String>,
+    /// Its size in bytes, if it is on disk.
+    pub bytes: Option<u64>,
+    /// `downloaded`, `resumed`, `skipped` or `failed`.
+    pub status: &'static str,
+    /// The error with its causes, for a failed file.
+    pub error: Option<String>,
 }
 
 /// Downloads files safely; cheap to clone.
@@ -332,7 +436,8 @@ impl Downloader {
         progress: Option<&ProgressSink>,
     ) -> Result<Downloaded> {
         let span = tracing::info_span!("download", url = %redact_url(&request.url), id);
-        let result = tracing::Instrument::instrument(self.run(&request, id, progress), span).await;
+        let result =
+            tracing::Instrument::instrument(self.run_verified(&request, id, progress), span).await;
         if let Some(sink) = progress {
             let outcome = match &result {
                 Ok(done) => Ok(done.status),
@@ -414,6 +519,35 @@ impl Downloader {
         BatchReport { items }
     }
 
+    /// Runs one download; if a complete transfer fails verification, deletes it and downloads
+    /// once more from zero (RELIABILITY.md D11).
+    async fn run_verified(
+        &self,
+        request: &DownloadRequest,
+        id: usize,
+        progress: Option<&ProgressSink>,
+    ) -> Result<Downloaded> {
+        let mut transferred = false;
+        let first = self.run(request, id, progress, &mut transferred).await;
+        let first_err = match first {
+            Err(err) if transferred && self.inner.config.retry_corrupt && is_corruption(&err) => {
+                err
+            }
+            other => return other,
+        };
+        let shown_url = redact_url(&request.url);
+        tracing::warn!(url = %shown_url, error = %error_chain(&first_err), "complete file failed verification; deleted, downloading again from the start");
+        let mut again = false;
+        match self.run(request, id, progress, &mut again).await {
+            Err(second) if is_corruption(&second) => Err(Error::Corrupt {
+                url: shown_url,
+                attempts: 2,
+                source: Box::new(second),
+            }),
+            other => other,
+        }
+    }
+
     fn claim(&self, path: &Path) -> Result<Claim> {
         let mut active = self.inner.active.lock().unwrap_or_else(|p| p.into_inner());
         if !active.insert(path.to_path_buf()) {
@@ -434,11 +568,13 @@ impl Downloader {
             .unwrap_or_else(|| self.inner.client.retry_config())
     }
 
+    /// One download attempt; sets `transferred` once a response to a GET has arrived.
     async fn run(
         &self,
         request: &DownloadRequest,
         id: usize,
         progress: Option<&ProgressSink>,
+        transferred: &mut bool,
     ) -> Result<Downloaded> {
         let url = &request.url;
         let shown_url = redact_url(url);
@@ -523,6 +659,7 @@ impl Downloader {
                     url: shown_url.clone(),
                     source: Box::new(source),
                 })?;
+            *transferred = true;
             let status = response.status().as_u16();
             if status >= 400 && status != 416 {
                 let err = match response.error_for_status().await {
@@ -897,12 +1034,27 @@ impl Downloader {
         }
         let _claim = self.claim(&target)?;
         let source = done.path.clone();
-        let limit = self.inner.config.max_decompressed_size;
+        let limits = decompress::DecodeLimits {
+            max_output: self.inner.config.max_decompressed_size,
+            max_ratio: self.inner.config.max_decompression_ratio,
+        };
         let expect = request.expect;
         let target_for_task = target.clone();
-        let bytes =
-            blocking(move || decompress_file(&source, &target_for_task, format, limit, expect))
-                .await??;
+        let decoded =
+            blocking(move || decompress_file(&source, &target_for_task, format, limits, expect))
+                .await?;
+        let bytes = match decoded {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                // A file fetched in this run whose decompressed content is damaged is itself
+                // damaged: delete it so that the retry downloads it again (D11). A file that
+                // was already there, or a decompression bomb, is kept.
+                if done.status != Outcome::Skipped && is_corruption(&err) {
+                    remove_if_file(&done.path)?;
+                }
+                return Err(err);
+            }
+        };
         fsync_dir(&request.dir).await?;
         let is_regular = fs::symlink_metadata(&done.path).is_ok_and(|m| m.file_type().is_file());
         if !self.inner.config.keep_compressed && is_regular {
@@ -913,6 +1065,17 @@ impl Downloader {
             bytes,
             status: done.status,
         })
+    }
+}
+
+/// Whether `err` is damage found after a complete transfer, which a fresh download may cure.
+fn is_corruption(err: &Error) -> bool {
+    match err {
+        Error::SizeMismatch { .. } => true,
+        Error::Content { source, .. } | Error::DecompressedContent { source, .. } => {
+            source.is_corruption()
+        }
+        _ => false,
     }
 }
 
@@ -1200,23 +1363,26 @@ fn verify_file(path: &Path, expect: Expect) -> std::result::Result<(), ContentEr
     let compression = Compression::sniff(&head);
     match (expect, compression) {
         (Expect::Any, _) => Ok(()),
-        (Expect::Data, _) => sniff::check_head(Expect::Data, &head).map(|_| ()),
         (_, None) => {
-            sniff::check_head(expect, &head)?;
-            if expect == Expect::Fits {
-                let header = sniff::check_fits_header(
+            let kind = sniff::check_head(expect, &head)?;
+            if kind == ContentKind::Fits {
+                // Every HDU, with DATASUM/CHECKSUM where present (Z4, Z5).
+                let summary = fits::verify(
                     fs::File::open(path).map_err(io_problem)?,
                     MAX_FITS_HEADER_BLOCKS,
                 )?;
-                if len < header.hdu_bytes() {
-                    return Err(ContentError::FitsTruncated {
-                        needed: header.hdu_bytes(),
-                        actual: len,
-                    });
-                }
+                tracing::debug!(
+                    path = %path.display(),
+                    bytes = len,
+                    hdus = summary.hdus,
+                    checksums = summary.checksums_verified,
+                    datasums = summary.datasums_verified,
+                    "fits file verified"
+                );
             }
             Ok(())
         }
+        (Expect::Data, Some(_)) => sniff::check_head(Expect::Data, &head).map(|_| ()),
         (_, Some(format)) => {
             let reader =
                 decompress::decoder(format, fs::File::open(path).map_err(io_problem)?, u64::MAX);
@@ -1246,7 +1412,7 @@ fn decompress_file(
     source: &Path,
     target: &Path,
     format: Compression,
-    limit: u64,
+    limits: decompress::DecodeLimits,
     expect: Expect,
 ) -> Result<u64> {
     let mut part_name = target.as_os_str().to_owned();
@@ -1259,7 +1425,8 @@ fn decompress_file(
         .create_new(true)
         .open(&part)
         .map_err(|e| io_err("create", &part, e))?;
-    let mut reader = decompress::decoder(format, std::io::BufReader::new(input), limit);
+    let mut reader =
+        decompress::decoder_with_limits(format, std::io::BufReader::new(input), limits);
     let copied = {
         let mut writer = std::io::BufWriter::with_capacity(WRITE_BUFFER, &mut output);
         std::io::copy(&mut reader, &mut writer).and_then(|n| writer.flush().map(|()| n))

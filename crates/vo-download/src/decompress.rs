@@ -20,6 +20,8 @@
 //! [`DecodeError::from_io`] to get it back.
 
 use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Magic bytes of a Unix `compress` (`.Z`) stream.
 pub const COMPRESS_MAGIC: [u8; 2] = [0x1f, 0x9d];
@@ -53,6 +55,19 @@ pub enum DecodeError {
     TooLarge {
         /// The configured limit in bytes.
         limit: u64,
+    },
+    /// The output grew more than `max_ratio` times larger than the input read so far (checked
+    /// once the output passes [`RATIO_GRACE`] bytes): a decompression bomb.
+    #[error(
+        "decompression ratio above {max_ratio}:1 ({output} bytes out of {input} compressed bytes)"
+    )]
+    RatioExceeded {
+        /// The configured largest ratio.
+        max_ratio: u64,
+        /// Compressed bytes read when the guard tripped.
+        input: u64,
+        /// Bytes produced when the guard tripped.
+        output: u64,
     },
 }
 
@@ -130,6 +145,111 @@ pub fn decoder<'a, R: Read + Send + 'a>(
     match format {
         Compression::Compress => Box::new(ZDecoder::new(input, limit)),
         Compression::Gzip => Box::new(Capped::new(flate2::read::MultiGzDecoder::new(input), limit)),
+    }
+}
+
+/// Output produced before the ratio guard of [`decoder_with_limits`] starts checking (1 MiB):
+/// small files legitimately compress very well.
+pub const RATIO_GRACE: u64 = 1 << 20;
+
+/// Limits on decompressed output, against decompression bombs (RELIABILITY.md Z2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest output in bytes.
+    pub max_output: u64,
+    /// Largest ratio of output to input bytes, checked after [`RATIO_GRACE`] bytes of output;
+    /// `None` disables the check. LZW at 16 bits reaches well over 1000:1 on constant data,
+    /// gzip about 1030:1.
+    pub max_ratio: Option<u64>,
+}
+
+impl Default for DecodeLimits {
+    /// 64 GiB and 1000:1.
+    fn default() -> Self {
+        DecodeLimits {
+            max_output: 64 << 30,
+            max_ratio: Some(1000),
+        }
+    }
+}
+
+/// Wraps `input` in the decoder for `format` with an output cap and a ratio guard.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use vo_download::decompress::{self, Compression, DecodeError, DecodeLimits};
+/// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+/// gz.write_all(&vec![0u8; 4 << 20])?;
+/// let gz = gz.finish()?;
+/// let limits = DecodeLimits { max_output: u64::MAX, max_ratio: Some(100) };
+/// let mut out = Vec::new();
+/// let err = decompress::decoder_with_limits(Compression::Gzip, &gz[..], limits)
+///     .read_to_end(&mut out)
+///     .unwrap_err();
+/// assert!(matches!(DecodeError::from_io(&err), Some(DecodeError::RatioExceeded { max_ratio: 100, .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn decoder_with_limits<'a, R: Read + Send + 'a>(
+    format: Compression,
+    input: R,
+    limits: DecodeLimits,
+) -> Box<dyn Read + Send + 'a> {
+    let Some(max_ratio) = limits.max_ratio else {
+        return decoder(format, input, limits.max_output);
+    };
+    let consumed = Arc::new(AtomicU64::new(0));
+    let counted = Counting {
+        inner: input,
+        count: consumed.clone(),
+    };
+    Box::new(RatioGuard {
+        inner: decoder(format, counted, limits.max_output),
+        consumed,
+        max_ratio,
+        produced: 0,
+    })
+}
+
+/// Counts the bytes read from `inner`.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Fails once the output exceeds `max_ratio` times the input read (after the grace).
+struct RatioGuard<R> {
+    inner: R,
+    consumed: Arc<AtomicU64>,
+    max_ratio: u64,
+    produced: u64,
+}
+
+impl<R: Read> Read for RatioGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.produced += n as u64;
+        if self.produced > RATIO_GRACE {
+            // Decoders read ahead, so the input is over-counted: the guard errs on the side
+            // of letting data through.
+            let input = self.consumed.load(Ordering::Relaxed).max(1);
+            if self.produced > input.saturating_mul(self.max_ratio) {
+                return Err(DecodeError::RatioExceeded {
+                    max_ratio: self.max_ratio,
+                    input,
+                    output: self.produced,
+                }
+                .into_io());
+            }
+        }
+        Ok(n)
     }
 }
 

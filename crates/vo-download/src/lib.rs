@@ -41,14 +41,15 @@
 
 pub mod client;
 pub mod decompress;
+pub mod fits;
 pub mod headers;
 pub mod name;
 pub mod resume;
 pub mod sniff;
 
 pub use client::{
-    BatchItem, BatchReport, DownloadConfig, DownloadRequest, Downloaded, Downloader, Outcome,
-    ProgressEvent, ProgressSink,
+    BatchItem, BatchReport, DownloadConfig, DownloadRequest, Downloaded, Downloader, ManifestEntry,
+    Outcome, ProgressEvent, ProgressSink,
 };
 pub use sniff::Expect;
 
@@ -162,7 +163,9 @@ pub enum Error {
         #[source]
         source: decompress::DecodeError,
     },
-    /// The decompressed output of a file is not what was expected; the compressed file is kept.
+    /// The decompressed output of a file is not what was expected. The compressed file is kept,
+    /// unless it was fetched in this run and its content is damaged (then it is deleted and
+    /// downloaded again, see [`Error::Corrupt`]).
     #[error("decompressed content of {path} rejected")]
     DecompressedContent {
         /// The compressed file.
@@ -176,6 +179,18 @@ pub enum Error {
     Busy {
         /// The final path.
         path: PathBuf,
+    },
+    /// A complete file failed verification (size, FITS structure, `DATASUM`/`CHECKSUM`), was
+    /// deleted and downloaded again from the start, and failed again; nothing is left on disk.
+    #[error("{url} failed verification on {attempts} complete downloads")]
+    Corrupt {
+        /// The requested URL.
+        url: Url,
+        /// Complete downloads made.
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        source: Box<Error>,
     },
     /// A background task failed.
     #[error("download task failed: {reason}")]

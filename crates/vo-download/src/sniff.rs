@@ -66,14 +66,65 @@ pub enum ContentError {
         /// What is wrong, with the card number where it applies.
         reason: String,
     },
-    /// The file is shorter than its FITS header says.
-    #[error("fits file truncated: header and primary data need {needed} bytes, file has {actual}")]
+    /// The file is shorter than its FITS headers say.
+    #[error("fits file truncated: its hdus need {needed} bytes, file has {actual}")]
     FitsTruncated {
-        /// Bytes needed by the primary HDU.
+        /// Bytes needed up to the end of the HDU that is cut off.
         needed: u64,
         /// Bytes present.
         actual: u64,
     },
+    /// A header of a FITS file is malformed, or bytes follow the last HDU.
+    #[error("invalid fits hdu {hdu} at byte {offset}: {reason}")]
+    FitsHdu {
+        /// HDU number (0 is the primary HDU).
+        hdu: usize,
+        /// Byte offset of the HDU's header.
+        offset: u64,
+        /// What is wrong, with the card number where it applies.
+        reason: String,
+    },
+    /// The data of an HDU do not sum to its `DATASUM`.
+    #[error(
+        "fits hdu {hdu} at byte {offset}: DATASUM mismatch, header says {stored}, data sum to {computed}"
+    )]
+    DatasumMismatch {
+        /// HDU number (0 is the primary HDU).
+        hdu: usize,
+        /// Byte offset of the HDU's header.
+        offset: u64,
+        /// The value of `DATASUM`.
+        stored: u32,
+        /// The ones' complement sum of the data blocks.
+        computed: u32,
+    },
+    /// An HDU with a `CHECKSUM` does not sum to negative zero.
+    #[error(
+        "fits hdu {hdu} at byte {offset}: CHECKSUM mismatch, the hdu sums to {sum:#010x} instead of 0xffffffff"
+    )]
+    ChecksumMismatch {
+        /// HDU number (0 is the primary HDU).
+        hdu: usize,
+        /// Byte offset of the HDU's header.
+        offset: u64,
+        /// The ones' complement sum of header and data.
+        sum: u32,
+    },
+}
+
+impl ContentError {
+    /// Whether this is damage that a fresh download may cure: a broken FITS structure, a
+    /// truncated file or a failed checksum (not an HTML page or the wrong kind of file).
+    pub fn is_corruption(&self) -> bool {
+        matches!(
+            self,
+            ContentError::Fits { .. }
+                | ContentError::FitsTruncated { .. }
+                | ContentError::FitsHdu { .. }
+                | ContentError::DatasumMismatch { .. }
+                | ContentError::ChecksumMismatch { .. }
+        )
+    }
 }
 
 fn skip_bom_and_space(head: &[u8]) -> &[u8] {

@@ -738,9 +738,18 @@ async fn sizes_are_verified() {
     let dir = tempfile::tempdir().unwrap();
     let request = DownloadRequest::new(server.url("s.bin"), dir.path()).with_expected_size(11);
     let err = downloader().download(request).await.unwrap_err();
+    // D11: a size mismatch after a complete transfer is downloaded once more, then reported.
+    let Error::Corrupt {
+        attempts: 2,
+        source,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
     assert!(
         matches!(
-            err,
+            **source,
             Error::SizeMismatch {
                 what: "expected size",
                 expected: 11,
@@ -750,6 +759,7 @@ async fn sizes_are_verified() {
         ),
         "{err:?}"
     );
+    assert_eq!(server.seen().len(), 2);
     assert!(listing(dir.path()).is_empty());
 
     let config = DownloadConfig {
@@ -816,9 +826,12 @@ async fn fits_content_is_checked() {
         )
         .await
         .unwrap_err();
+    let Error::Corrupt { source, .. } = &err else {
+        panic!("{err:?}");
+    };
     assert!(
         matches!(
-            err,
+            **source,
             Error::Content {
                 source: vo_download::sniff::ContentError::FitsTruncated { .. },
                 ..
@@ -827,6 +840,7 @@ async fn fits_content_is_checked() {
         "{err:?}"
     );
     assert_eq!(listing(dir.path()), vec!["GOOD.fits".to_owned()]);
+    assert_eq!(server.seen().len(), 1 + 2, "one GET for GOOD, two for BAD");
 }
 
 fn compress_fixture() -> (Vec<u8>, Vec<u8>) {
@@ -1150,4 +1164,358 @@ async fn global_and_per_origin_caps_hold_across_origins() {
     assert!(overall <= 3, "global cap exceeded: {overall}");
     assert!(overall >= 2, "files did not overlap at all: {overall}");
     // (The per-origin cap alone is checked in `batch_continues_past_failures_...`.)
+}
+
+// ---------------------------------------------------------------------------------------
+// D11, Z5: verification failures after a complete transfer are downloaded once more.
+
+fn fits_fixture(name: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/download/fits");
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Serves `bodies[i]` to the i-th request (the last one to all later requests).
+async fn serve_in_turn(bodies: Vec<Vec<u8>>) -> Server {
+    Server::start(move |_, i| {
+        let body = bodies[i.min(bodies.len() - 1)].clone();
+        Reply::new(200, body).header("Content-Type", "application/fits")
+    })
+    .await
+}
+
+#[tokio::test]
+async fn fits_with_a_flipped_byte_is_downloaded_again_once() {
+    let good = fits_fixture("mef_checksum.fits");
+    let bad = fits_fixture("mef_checksum_flipped.fits");
+    assert_eq!(
+        good.len(),
+        bad.len(),
+        "same size: only the checksum can tell"
+    );
+    let server = serve_in_turn(vec![bad, good.clone()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let done = downloader()
+        .download(
+            DownloadRequest::new(server.url("file/MEF"), dir.path())
+                .with_name("MEF")
+                .with_expect(Expect::Fits)
+                .with_expected_size(good.len() as u64),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, Outcome::Downloaded);
+    assert_only_file(dir.path(), &done.path, &good);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2, "exactly two GETs");
+    assert_eq!(
+        seen[1].header("Range"),
+        None,
+        "the second download starts from 0"
+    );
+}
+
+#[tokio::test]
+async fn fits_that_always_arrives_corrupt_fails_and_leaves_nothing() {
+    let bad = fits_fixture("mef_checksum_flipped.fits");
+    let server = serve_in_turn(vec![bad]).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Expect::Data: the checksum is verified for any file that is FITS.
+    let err = downloader()
+        .download(DownloadRequest::new(server.url("file/MEF"), dir.path()).with_name("MEF"))
+        .await
+        .unwrap_err();
+    let Error::Corrupt {
+        attempts: 2,
+        source,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(
+        matches!(
+            **source,
+            Error::Content {
+                source: vo_download::sniff::ContentError::DatasumMismatch { hdu: 1, .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let chain = format!(
+        "{err}: {source}: {}",
+        std::error::Error::source(&**source).unwrap()
+    );
+    assert!(chain.contains("hdu 1"), "{chain}");
+    assert_eq!(server.seen().len(), 2);
+    assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
+}
+
+#[tokio::test]
+async fn corrupt_fits_is_reported_at_once_when_retries_are_off() {
+    let server = serve_in_turn(vec![fits_fixture("mef_checksum_flipped.fits")]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = DownloadConfig {
+        retry_corrupt: false,
+        ..DownloadConfig::default()
+    };
+    let err = downloader_with(config)
+        .download(DownloadRequest::new(server.url("file/MEF"), dir.path()).with_name("MEF"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Content {
+                source: vo_download::sniff::ContentError::DatasumMismatch { hdu: 1, .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(server.seen().len(), 1);
+    assert!(listing(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn fits_without_checksums_and_html_are_not_downloaded_again() {
+    let plain = fits_fixture("plain.fits");
+    let server = Server::start(move |req, _| {
+        if req.path.contains("login") {
+            Reply::new(200, b"<!DOCTYPE html><html>login</html>".to_vec())
+        } else {
+            Reply::new(200, plain.clone())
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let done = downloader()
+        .download(
+            DownloadRequest::new(server.url("plain.fits"), dir.path()).with_expect(Expect::Fits),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.bytes, 5760);
+    let err = downloader()
+        .download(
+            DownloadRequest::new(server.url("login.fits"), dir.path()).with_expect(Expect::Fits),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Content { .. }), "{err:?}");
+    assert_eq!(
+        server.seen().len(),
+        2,
+        "an html page is not a transfer error"
+    );
+}
+
+#[tokio::test]
+async fn corrupt_compressed_fits_is_downloaded_again_and_decompressed() {
+    let good = fits_fixture("mef_checksum.fits");
+    let bad = fits_fixture("mef_checksum_flipped.fits");
+    let server = Server::start({
+        let (good_gz, bad_gz) = (gzip(&good), gzip(&bad));
+        move |_, i| {
+            let body = if i == 0 {
+                bad_gz.clone()
+            } else {
+                good_gz.clone()
+            };
+            Reply::new(200, body).header(
+                "Content-Disposition",
+                "attachment; filename=\"MEF.fits.gz\"",
+            )
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let request = DownloadRequest::new(server.url("file/MEF"), dir.path())
+        .with_name("MEF")
+        .with_expect(Expect::Fits)
+        .with_decompress(true);
+    let done = downloader().download(request).await.unwrap();
+    assert_eq!(done.path, dir.path().join("MEF.fits"));
+    assert_only_file(dir.path(), &done.path, &good);
+    assert_eq!(server.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn compressed_fits_that_always_decodes_corrupt_leaves_nothing() {
+    let bad_gz = gzip(&fits_fixture("mef_checksum_flipped.fits"));
+    let server = Server::start(move |_, _| {
+        Reply::new(200, bad_gz.clone()).header(
+            "Content-Disposition",
+            "attachment; filename=\"MEF.fits.gz\"",
+        )
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let request = DownloadRequest::new(server.url("file/MEF"), dir.path())
+        .with_name("MEF")
+        .with_expect(Expect::Fits)
+        .with_decompress(true);
+    let err = downloader().download(request).await.unwrap_err();
+    let Error::Corrupt { source, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        matches!(
+            **source,
+            Error::DecompressedContent {
+                source: vo_download::sniff::ContentError::DatasumMismatch { hdu: 1, .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(server.seen().len(), 2);
+    assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
+}
+
+// ---------------------------------------------------------------------------------------
+// Z2: ratio guard.
+
+fn compress_fixture_named(name: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/download/compress");
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+async fn decompress_bomb(
+    name: &'static str,
+    config: DownloadConfig,
+) -> (
+    Result<vo_download::Downloaded, Error>,
+    tempfile::TempDir,
+    Vec<u8>,
+) {
+    let z = compress_fixture_named(name);
+    let served = z.clone();
+    let server = Server::start(move |_, _| Reply::new(200, served.clone())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let request = DownloadRequest::new(server.url(name), dir.path()).with_decompress(true);
+    let result = downloader_with(config).download(request).await;
+    assert_eq!(server.seen().len(), 1, "a bomb is not downloaded again");
+    (result, dir, z)
+}
+
+#[tokio::test]
+async fn decompression_ratio_guard_stops_z_and_gzip_of_zeros_below_the_size_cap() {
+    for (name, ratio) in [
+        ("zeros16m_b16.Z", None),
+        ("zeros16m.gz", None),
+        ("zeros16m.gz", Some(100)),
+    ] {
+        let mut config = DownloadConfig::default();
+        if let Some(ratio) = ratio {
+            config.max_decompression_ratio = Some(ratio);
+        }
+        let expected_ratio = config.max_decompression_ratio.unwrap();
+        assert!(
+            config.max_decompressed_size > 16 << 20,
+            "the size cap alone would allow it"
+        );
+        let (result, dir, z) = decompress_bomb(name, config).await;
+        let err = result.unwrap_err();
+        let Error::Decompress {
+            source:
+                vo_download::decompress::DecodeError::RatioExceeded {
+                    max_ratio,
+                    input,
+                    output,
+                },
+            ..
+        } = err
+        else {
+            panic!("{name}: {err:?}");
+        };
+        assert_eq!(max_ratio, expected_ratio);
+        assert!(
+            output > 1 << 20 && output > input * max_ratio,
+            "{input} -> {output}"
+        );
+        assert!(output < 16 << 20, "stopped before the end: {output}");
+        assert_eq!(
+            listing(dir.path()),
+            vec![name.to_owned()],
+            "original kept, partial output removed"
+        );
+        assert_eq!(std::fs::read(dir.path().join(name)).unwrap(), z);
+    }
+}
+
+#[tokio::test]
+async fn decompression_ratio_guard_can_be_switched_off() {
+    let config = DownloadConfig {
+        max_decompression_ratio: None,
+        ..DownloadConfig::default()
+    };
+    let (result, dir, _) = decompress_bomb("zeros16m_b16.Z", config).await;
+    let done = result.unwrap();
+    assert_eq!(done.bytes, 16 << 20);
+    assert_eq!(listing(dir.path()), vec!["zeros16m_b16".to_owned()]);
+}
+
+// ---------------------------------------------------------------------------------------
+// D16: per-file manifest.
+
+#[tokio::test]
+async fn batch_manifest_lists_every_file_with_its_status() {
+    let server = Server::start(|req, _| {
+        if req.path.contains("missing") {
+            Reply::new(404, b"no such file".to_vec())
+        } else {
+            Reply::new(200, format!("body {}", req.path).into_bytes())
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("present.txt"), b"already here").unwrap();
+    let requests = vec![
+        DownloadRequest::new(server.url("a.txt"), dir.path()),
+        DownloadRequest::new(server.url("missing.txt"), dir.path()),
+        DownloadRequest::new(server.url("present.txt"), dir.path()),
+    ];
+    let report = downloader().download_all(requests, None).await;
+    let manifest: serde_json::Value = serde_json::from_str(&report.manifest_json()).unwrap();
+    assert_eq!(manifest["version"], 1);
+    assert_eq!(
+        manifest["summary"],
+        serde_json::json!({"total": 3, "downloaded": 1, "resumed": 0, "skipped": 1, "failed": 1})
+    );
+    let files = manifest["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    assert_eq!(files[0]["status"], "downloaded");
+    assert_eq!(files[0]["url"], server.url("a.txt").as_str());
+    assert_eq!(files[0]["bytes"], 11);
+    assert_eq!(
+        files[0]["path"],
+        dir.path().join("a.txt").display().to_string().as_str()
+    );
+    assert_eq!(files[0]["error"], serde_json::Value::Null);
+    assert_eq!(files[1]["status"], "failed");
+    assert_eq!(files[1]["path"], serde_json::Value::Null);
+    assert!(
+        files[1]["error"].as_str().unwrap().contains("missing.txt"),
+        "{}",
+        files[1]
+    );
+    assert_eq!(files[2]["status"], "skipped");
+    assert_eq!(files[2]["bytes"], 12);
+
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("manifest.json");
+    report.write_manifest(&path).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        report.manifest_json()
+    );
+    assert_eq!(listing(out.path()), vec!["manifest.json".to_owned()]);
 }

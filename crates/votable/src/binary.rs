@@ -25,8 +25,9 @@ const ENGINE: GeneralPurpose = GeneralPurpose::new(
 #[derive(Debug)]
 pub(crate) enum Fail {
     Io(std::io::Error),
-    /// At the current input position, in field `td` if known.
-    At(Option<usize>, ErrorKind),
+    /// At the current input position, in field `td` if known (boxed: keeps the
+    /// hot `Result`s small).
+    At(Option<usize>, Box<ErrorKind>),
 }
 
 impl From<std::io::Error> for Fail {
@@ -110,7 +111,7 @@ impl B64 {
         if src.window().is_empty() && !src.more(256 * 1024)? {
             return Err(Fail::At(
                 None,
-                ErrorKind::UnexpectedEof("input ended inside STREAM".into()),
+                Box::new(ErrorKind::UnexpectedEof("input ended inside STREAM".into())),
             ));
         }
         let w = src.window();
@@ -140,7 +141,7 @@ impl B64 {
         self.out.resize(start + k / 4 * 3 + 3, 0);
         match ENGINE.decode_slice(&self.pending[..k], &mut self.out[start..]) {
             Ok(m) => self.out.truncate(start + m),
-            Err(e) => return Err(Fail::At(None, ErrorKind::Base64(e.to_string()))),
+            Err(e) => return Err(Fail::At(None, Box::new(ErrorKind::Base64(e.to_string())))),
         }
         self.pending.drain(..k);
         Ok(())
@@ -170,7 +171,9 @@ pub(crate) fn next_row<R: Read>(
     let truncated = |td: Option<usize>| {
         Fail::At(
             td,
-            ErrorKind::UnexpectedEof("STREAM ended in the middle of a row".into()),
+            Box::new(ErrorKind::UnexpectedEof(
+                "STREAM ended in the middle of a row".into(),
+            )),
         )
     };
     flags.clear();
@@ -195,10 +198,10 @@ pub(crate) fn next_row<R: Read>(
                     if n > m {
                         return Err(Fail::At(
                             Some(i),
-                            spec.bad_value(
+                            Box::new(spec.bad_value(
                                 &p[..0],
                                 format!("length prefix {n} exceeds the declared bound {m}"),
-                            ),
+                            )),
                         ));
                     }
                 }
@@ -208,13 +211,15 @@ pub(crate) fn next_row<R: Read>(
         let nbytes = spec
             .byte_len(count)
             .filter(|&b| b <= limits.max_cell_bytes)
-            .ok_or(Fail::At(
-                Some(i),
-                ErrorKind::TooLarge {
-                    what: "cell",
-                    limit: limits.max_cell_bytes,
-                },
-            ))?;
+            .ok_or_else(|| {
+                Fail::At(
+                    Some(i),
+                    Box::new(ErrorKind::TooLarge {
+                        what: "cell",
+                        limit: limits.max_cell_bytes,
+                    }),
+                )
+            })?;
         if !b64.fill(src, nbytes)? {
             return Err(truncated(Some(i)));
         }
@@ -223,7 +228,7 @@ pub(crate) fn next_row<R: Read>(
             values[i] = Value::Null;
         } else {
             spec.decode_binary(bytes, count, !binary2, &mut values[i])
-                .map_err(|k| Fail::At(Some(i), k))?;
+                .map_err(|k| Fail::At(Some(i), Box::new(k)))?;
         }
     }
     Ok(true)

@@ -455,7 +455,7 @@ impl<R: BufRead> Reader<R> {
                     let name = self.specs.get(td).map(|s| s.name.as_str()).unwrap_or("");
                     extra = format!(" (row {}, field {} {:?})", self.rows + 1, td + 1, name);
                 }
-                Err(Error::parse(kind, self.location(0, &extra)))
+                Err(Error::parse(*kind, self.location(0, &extra)))
             }
         }
     }

@@ -492,17 +492,22 @@ fn trim_end_spaces(t: &[u8]) -> &[u8] {
 
 /// Stores `bytes` as a string in `slot`, reusing its allocation; invalid UTF-8 is
 /// read as Latin-1.
+#[inline]
 pub(crate) fn set_string_bytes(slot: &mut Value, bytes: &[u8]) {
-    let mut s = match std::mem::take(slot) {
-        Value::String(s) => s,
-        _ => String::new(),
-    };
-    s.clear();
-    match std::str::from_utf8(bytes) {
-        Ok(t) => s.push_str(t),
-        Err(_) => s.extend(bytes.iter().map(|&b| char::from(b))),
+    fn fill(s: &mut String, bytes: &[u8]) {
+        s.clear();
+        match std::str::from_utf8(bytes) {
+            Ok(t) => s.push_str(t),
+            Err(_) => s.extend(bytes.iter().map(|&b| char::from(b))),
+        }
     }
-    *slot = Value::String(s);
+    if let Value::String(s) = slot {
+        fill(s, bytes);
+    } else {
+        let mut s = String::with_capacity(bytes.len());
+        fill(&mut s, bytes);
+        *slot = Value::String(s);
+    }
 }
 
 /// Parses a decimal or `0x` hexadecimal integer.

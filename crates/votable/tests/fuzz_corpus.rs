@@ -29,3 +29,47 @@ fn replay_fuzz_corpus() {
     }
     assert!(n >= 10, "corpus too small: {n}");
 }
+
+mod mutations {
+    use proptest::prelude::*;
+
+    fn seeds() -> Vec<Vec<u8>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+        let mut out = Vec::new();
+        for t in ["votable_tabledata", "votable_binary2", "votable_roundtrip"] {
+            for e in std::fs::read_dir(root.join(t)).unwrap().flatten() {
+                out.push(std::fs::read(e.path()).unwrap());
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        /// Random byte flips, truncations and insertions in the corpus files.
+        #[test]
+        fn mutated_corpus_never_panics(
+            pick in any::<prop::sample::Index>(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let seeds = seeds();
+            let mut data = seeds[pick.index(seeds.len())].clone();
+            for (at, byte, op) in edits {
+                if data.is_empty() { break; }
+                let i = at.index(data.len());
+                match op {
+                    0 => data[i] = byte,
+                    1 => data.insert(i, byte),
+                    _ => { data.remove(i); }
+                }
+            }
+            if cut.index(4) == 0 && !data.is_empty() {
+                data.truncate(cut.index(data.len()));
+            }
+            votable::fuzzing::tabledata(&data);
+            votable::fuzzing::binary2(&data);
+            votable::fuzzing::roundtrip(&data);
+        }
+    }
+}

@@ -191,9 +191,15 @@ pub fn whoami(ctx: &Ctx, args: &WhoamiArgs) -> anyhow::Result<ExitCode> {
     if let Some(name) = me.name() {
         text.push_str(&format!("name:    {}\n", output::escape(name)));
     }
-    text.push_str(&format!("roles:   {}\n", output::escape(&me.roles().join(", "))));
+    text.push_str(&format!(
+        "roles:   {}\n",
+        output::escape(&me.roles().join(", "))
+    ));
     text.push_str(&format!("login:   {}\n", me.sso));
-    text.push_str(&format!("expires: {} ({left})\n", local_time(me.expires_at)));
+    text.push_str(&format!(
+        "expires: {} ({left})\n",
+        local_time(me.expires_at)
+    ));
     output::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -50,7 +50,10 @@ pub fn frame_text(style: &Style, frame: &FrameReport) -> String {
         let _ = writeln!(
             text,
             "  {}",
-            style.warn(&format!("warning: {}", output::escape(&warning.to_string())))
+            style.warn(&format!(
+                "warning: {}",
+                output::escape(&warning.to_string())
+            ))
         );
     }
     text
@@ -126,14 +129,63 @@ fn calibration_requests(
     Ok(())
 }
 
+/// Asks calSelector for the frames' cascades and, with `with_trees`, the association trees of
+/// the frames that have one: a frame for which calSelector found no association (an
+/// acquisition, a file type it does not support) has no tree, and asking for it would fail
+/// the whole request. A tree that cannot be fetched is a warning, not a failure: the
+/// calibrations are still listed and downloaded.
+async fn plan(
+    ctx: &Ctx,
+    client: &CalSelectorClient,
+    dp_ids: &[String],
+    mode: Mode,
+    with_trees: bool,
+) -> anyhow::Result<CalibrationPlan> {
+    let frames = client.frames(dp_ids, mode).await?;
+    let mut plan = CalibrationPlan::new(mode, frames);
+    if !with_trees {
+        return Ok(plan);
+    }
+    let with_cascade: Vec<String> = plan
+        .frames
+        .iter()
+        .filter(|frame| frame.links.calibrations().next().is_some())
+        .map(|frame| frame.dp_id.clone())
+        .collect();
+    if with_cascade.is_empty() {
+        return Ok(plan);
+    }
+    match client.trees(&with_cascade, mode).await {
+        Ok(documents) => {
+            for document in plan.attach_trees(documents) {
+                tracing::warn!(
+                    part = document.part,
+                    dp_id = document.dp_id.as_deref().unwrap_or(""),
+                    "association tree matched no requested frame or could not be read"
+                );
+            }
+        }
+        Err(err) => {
+            if !ctx.global.quiet {
+                eprintln!(
+                    "{}",
+                    ctx.style.warn(&format!(
+                        "warning: cannot fetch the association trees: {}",
+                        output::escape(&crate::exit::describe(&anyhow::Error::new(err)))
+                    ))
+                );
+            }
+        }
+    }
+    Ok(plan)
+}
+
 /// `eso calselector`.
 pub async fn calselector(ctx: &Ctx, args: &CalselectorArgs) -> anyhow::Result<ExitCode> {
     let mode = mode_of(args.mode);
     let http = ctx.client(Login::IfAvailable).await?;
     let client = calselector_client(ctx, http.clone());
-    let plan = client
-        .plan(&args.dp_ids, mode, args.tree || args.download)
-        .await?;
+    let plan = plan(ctx, &client, &args.dp_ids, mode, args.tree || args.download).await?;
     if args.format == PlanFormat::Json {
         output::print(&(plan.to_json() + "\n"))?;
     } else {
@@ -207,7 +259,7 @@ pub async fn retrieve(ctx: &Ctx, args: &RetrieveArgs) -> anyhow::Result<ExitCode
     };
     if let Some(mode) = mode {
         let client = calselector_client(ctx, http.clone());
-        let plan = client.plan(&args.dp_ids, mode, true).await?;
+        let plan = plan(ctx, &client, &args.dp_ids, mode, true).await?;
         if !ctx.global.quiet {
             let mut text = String::new();
             for frame in &plan.frames {

@@ -27,17 +27,27 @@ fn parse_params(specs: &[String]) -> anyhow::Result<Vec<(String, String)>> {
             spec.split_once('=')
                 .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
                 .ok_or_else(|| {
-                    exit::coded(exit::USAGE, format!("--param {spec:?}: expected NAME=VALUE"))
+                    exit::coded(
+                        exit::USAGE,
+                        format!("--param {spec:?}: expected NAME=VALUE"),
+                    )
                 })
         })
         .collect()
 }
 
 fn links_table(style: &Style, links: &[&Link]) -> String {
-    let header: Vec<String> = ["ID", "semantics", "content_type", "size", "target", "description"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    let header: Vec<String> = [
+        "ID",
+        "semantics",
+        "content_type",
+        "size",
+        "target",
+        "description",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
     let rows: Vec<Vec<String>> = links
         .iter()
         .map(|l| {
@@ -80,14 +90,13 @@ fn describe_text(descriptor: &ServiceDescriptor) -> String {
             "  {} ({}{}) {source}",
             output::escape(&p.name),
             p.datatype,
-            p.unit.as_deref().map(|u| format!(", {u}")).unwrap_or_default()
+            p.unit
+                .as_deref()
+                .map(|u| format!(", {u}"))
+                .unwrap_or_default()
         );
         if !p.options.is_empty() {
-            let options: Vec<String> = p
-                .options
-                .iter()
-                .map(|o| output::escape(&o.value))
-                .collect();
+            let options: Vec<String> = p.options.iter().map(|o| output::escape(&o.value)).collect();
             let _ = write!(text, "; one of: {}", options.join(", "));
         }
         if let Some(min) = &p.min {
@@ -97,7 +106,11 @@ fn describe_text(descriptor: &ServiceDescriptor) -> String {
             let _ = write!(text, "; max {}", output::escape(max));
         }
         if let Some(d) = &p.description {
-            let _ = write!(text, "\n      {}", output::escape(d.split_whitespace().collect::<Vec<_>>().join(" ").as_str()));
+            let _ = write!(
+                text,
+                "\n      {}",
+                output::escape(d.split_whitespace().collect::<Vec<_>>().join(" ").as_str())
+            );
         }
         text.push('\n');
     }
@@ -365,7 +378,9 @@ pub async fn cutout(ctx: &Ctx, args: &CutoutArgs) -> anyhow::Result<ExitCode> {
         None => {
             // Find the cutout service through the dataset's DataLink.
             let endpoint = eso_dl::links_endpoint(&ctx.endpoints.archive);
-            let batched = client.links_for_ids(&endpoint, std::slice::from_ref(&id)).await?;
+            let batched = client
+                .links_for_ids(&endpoint, std::slice::from_ref(&id))
+                .await?;
             let response = batched.response;
             let cutout = Semantics::parse("#cutout");
             let proc_ = Semantics::parse("#proc");
@@ -381,7 +396,9 @@ pub async fn cutout(ctx: &Ctx, args: &CutoutArgs) -> anyhow::Result<ExitCode> {
                     soda::request_from_descriptor(descriptor, &query)?
                 }
                 None => {
-                    tracing::debug!("no cutout descriptor in the DataLink answer; using ESO's SODA endpoint");
+                    tracing::debug!(
+                        "no cutout descriptor in the DataLink answer; using ESO's SODA endpoint"
+                    );
                     soda::sync_request(&eso_dl::soda_endpoint(&ctx.endpoints.dataportal), &query)?
                 }
             }
@@ -389,7 +406,9 @@ pub async fn cutout(ctx: &Ctx, args: &CutoutArgs) -> anyhow::Result<ExitCode> {
     };
     let url = Url::parse(&request.uri().to_string())?;
     let output_path = args.output.clone().unwrap_or_else(|| {
-        let base = eso_dl::dp_id(&id).unwrap_or(&id).replace(['/', '\\', ':', '?'], "_");
+        let base = eso_dl::dp_id(&id)
+            .unwrap_or(&id)
+            .replace(['/', '\\', ':', '?'], "_");
         PathBuf::from(format!("{base}_cutout.fits"))
     });
     let dir = output_path
@@ -406,7 +425,14 @@ pub async fn cutout(ctx: &Ctx, args: &CutoutArgs) -> anyhow::Result<ExitCode> {
         .with_name(stem)
         .with_expect(Expect::Fits)
         .with_overwrite(true);
-    let report = fetch::run_batch(ctx, &http, vec![download], vec![format!("cutout of {id}")], 1).await?;
+    let report = fetch::run_batch(
+        ctx,
+        &http,
+        vec![download],
+        vec![format!("cutout of {id}")],
+        1,
+    )
+    .await?;
     Ok(fetch::summarize(ctx, &report))
 }
 
@@ -444,8 +470,9 @@ fn render_dal(
     if results.overflow {
         eprintln!(
             "{}",
-            ctx.style
-                .warn(&format!("warning: the result was truncated after {rows} rows"))
+            ctx.style.warn(&format!(
+                "warning: the result was truncated after {rows} rows"
+            ))
         );
     }
     if let Some(d) = results.datalink()

@@ -49,10 +49,12 @@ fn step(style: &Style, n: u32, title: &str) {
 
 /// `eso demo [--serve]`.
 pub async fn demo(global: &GlobalArgs, args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    let addr = args
-        .listen
-        .parse()
-        .with_context(|| format!("--listen {:?} is not an address like 127.0.0.1:8080", args.listen))?;
+    let addr = args.listen.parse().with_context(|| {
+        format!(
+            "--listen {:?} is not an address like 127.0.0.1:8080",
+            args.listen
+        )
+    })?;
     let archive = DemoArchive::start(DemoConfig {
         addr,
         ..DemoConfig::default()
@@ -108,7 +110,11 @@ async fn walk_through(
     );
 
     // 1. Log in.
-    step(style, 1, "Log in and get a token (GET /sso/oidc/token, password grant)");
+    step(
+        style,
+        1,
+        "Log in and get a token (GET /sso/oidc/token, password grant)",
+    );
     let anonymous = ctx.anonymous();
     let (login, _path) = vo_auth::eso::login_and_store(
         &anonymous,
@@ -131,7 +137,11 @@ async fn walk_through(
     let http: HttpClient = vo_auth::eso::authenticated_client(&anonymous, &endpoints, &login)?;
 
     // 2. Authorised asynchronous query.
-    step(style, 2, "Authorised asynchronous TAP query on dbo.raw (UWS job)");
+    step(
+        style,
+        2,
+        "Authorised asynchronous TAP query on dbo.raw (UWS job)",
+    );
     eprintln!("  {SEED_QUERY}");
     let tap = TapClient::builder(endpoints.tap_obs())
         .http(http.clone())
@@ -185,9 +195,7 @@ async fn walk_through(
         .collect();
     eprint!("{}", output::render_records(&header, &shown));
     let cell = |row: &[(String, String)], name: &str| {
-        row.iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+        row.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
     };
     let frames: Vec<(String, String, String)> = rows
         .iter()
@@ -205,7 +213,11 @@ async fn walk_through(
     );
 
     // 3. Download the science frames with the token.
-    step(style, 3, "Download the raw science frames with your permissions");
+    step(
+        style,
+        3,
+        "Download the raw science frames with your permissions",
+    );
     let mut requests = Vec::new();
     let mut labels = Vec::new();
     for (dp_id, access_url, _) in &frames {
@@ -251,7 +263,8 @@ async fn walk_through(
         })
         .collect();
     eprint!("{}", output::render_table(style, &header, &table));
-    let raw2master = Semantics::parse("http://archive.eso.org/rdf/datalink/eso#calSelector_raw2master");
+    let raw2master =
+        Semantics::parse("http://archive.eso.org/rdf/datalink/eso#calSelector_raw2master");
     let calselector_link = links
         .by_semantics(&raw2master)
         .next()
@@ -262,22 +275,38 @@ async fn walk_through(
     );
 
     // 5. calSelector.
-    step(style, 5, "calSelector: processed calibrations (Raw2Master) of the frames");
-    let calselector = CalSelectorClient::new(http.clone(), CalSelector::new(endpoints.calselector()));
+    step(
+        style,
+        5,
+        "calSelector: processed calibrations (Raw2Master) of the frames",
+    );
+    let calselector =
+        CalSelectorClient::new(http.clone(), CalSelector::new(endpoints.calselector()));
     let frame_ids: Vec<String> = frames.iter().map(|(id, _, _)| id.clone()).collect();
     let plan = calselector.plan(&frame_ids, Mode::Raw2Master, true).await?;
 
     // 6. Quality.
-    step(style, 6, "Check the calibration cascades (complete, certified, mode)");
+    step(
+        style,
+        6,
+        "Check the calibration cascades (complete, certified, mode)",
+    );
     for frame in &plan.frames {
         eprint!("{}", calsel::frame_text(style, frame));
     }
     if !plan.has_quality_warnings() {
-        eprintln!("  {}", style.ok("no warnings: complete, certified, Raw2Master as requested"));
+        eprintln!(
+            "  {}",
+            style.ok("no warnings: complete, certified, Raw2Master as requested")
+        );
     }
 
     // 7. Calibrations and association trees.
-    step(style, 7, "Download the calibrations (once each) and the association trees");
+    step(
+        style,
+        7,
+        "Download the calibrations (once each) and the association trees",
+    );
     eprintln!(
         "  {} calibration files for {} frames ({} when downloaded once per frame)",
         plan.calibrations.len(),

@@ -45,8 +45,7 @@ pub fn resolve_item(ctx: &Ctx, text: &str) -> anyhow::Result<Item> {
 /// Reads the URL column of a saved result: a VOTable, CSV (header line) or JSON
 /// (`votable::convert`'s shape, or an array of objects).
 pub fn column_from_file(path: &Path, column: &str) -> anyhow::Result<Vec<String>> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_string();
     let trimmed = head.trim_start();
     if trimmed.starts_with('<') {
@@ -55,9 +54,9 @@ pub fn column_from_file(path: &Path, column: &str) -> anyhow::Result<Vec<String>
         let table = votable
             .first_table()
             .with_context(|| format!("{} has no table", path.display()))?;
-        let col = table.field_index(column).with_context(|| {
-            format!("{} has no column {column:?}", path.display())
-        })?;
+        let col = table
+            .field_index(column)
+            .with_context(|| format!("{} has no column {column:?}", path.display()))?;
         return Ok((0..table.nrows())
             .filter_map(|row| table.get_str(row, col).map(str::to_owned))
             .filter(|s| !s.is_empty())
@@ -198,6 +197,9 @@ mod tests {
             vec!["https://a".to_owned(), "https://b".to_owned()]
         );
         let objects = serde_json::json!([{"access_url": "https://c"}, {"other": 1}]);
-        assert_eq!(json_column(&objects, "access_url").unwrap(), vec!["https://c".to_owned()]);
+        assert_eq!(
+            json_column(&objects, "access_url").unwrap(),
+            vec!["https://c".to_owned()]
+        );
     }
 }

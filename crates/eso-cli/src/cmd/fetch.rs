@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use vo_auth::http::HttpClient;
-use vo_download::{BatchReport, DownloadConfig, DownloadRequest, Downloader, Outcome, ProgressEvent};
+use vo_download::{
+    BatchReport, DownloadConfig, DownloadRequest, Downloader, Outcome, ProgressEvent,
+};
 
 use crate::context::Ctx;
 use crate::exit;
@@ -61,7 +63,7 @@ pub fn summarize(ctx: &Ctx, report: &BatchReport) -> ExitCode {
             "  {} {}: {}",
             ctx.style.warn("failed"),
             item.url,
-            output::escape(&exit::describe(&anyhow::anyhow!(format!("{err}"))))
+            output::escape(&error_chain(err))
         );
     }
     let total_bytes: u64 = done.iter().map(|d| d.bytes).sum();
@@ -79,6 +81,24 @@ pub fn summarize(ctx: &Ctx, report: &BatchReport) -> ExitCode {
     } else {
         ExitCode::from(exit::PARTIAL)
     }
+}
+
+/// An error and its sources as one sentence, like [`exit::describe`]: the reason a
+/// download failed (a 404, a size mismatch ...) is in the sources, not the top message.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut last = out.clone();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !last.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        last = text;
+        source = cause.source();
+    }
+    out
 }
 
 /// `1.5 MB` style sizes.

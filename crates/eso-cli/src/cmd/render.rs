@@ -96,7 +96,12 @@ pub fn render_rows<R: BufRead>(
         TableFormat::Table | TableFormat::Records => {
             let header: Vec<String> = reader
                 .table()
-                .map(|t| t.fields.iter().map(|f| output::escape_cell(&f.name)).collect())
+                .map(|t| {
+                    t.fields
+                        .iter()
+                        .map(|f| output::escape_cell(&f.name))
+                        .collect()
+                })
                 .unwrap_or_default();
             let mut rows = Vec::new();
             let mut row = Row::new();

@@ -385,7 +385,10 @@ pub async fn tables(ctx: &Ctx, args: &TablesArgs) -> anyhow::Result<ExitCode> {
                     vec![
                         output::escape_cell(&c.name),
                         c.datatype.clone().unwrap_or_default()
-                            + &c.arraysize.as_deref().map(|a| format!("[{a}]")).unwrap_or_default(),
+                            + &c.arraysize
+                                .as_deref()
+                                .map(|a| format!("[{a}]"))
+                                .unwrap_or_default(),
                         output::escape_cell(c.unit.as_deref().unwrap_or("")),
                         output::escape_cell(c.ucd.as_deref().unwrap_or("")),
                         output::escape_cell(c.description.as_deref().unwrap_or("").trim()),

@@ -150,7 +150,11 @@ fn render_info(style: &Style, info: &Info) -> String {
         let _ = writeln!(
             out,
             "{}",
-            if status == "OK" { line } else { style.warn(&line) }
+            if status == "OK" {
+                line
+            } else {
+                style.warn(&line)
+            }
         );
     }
     let _ = writeln!(out, "resources: {}", info.resources.len());
@@ -159,8 +163,13 @@ fn render_info(style: &Style, info: &Info) -> String {
             out,
             "  - type={} {}{}tables={} params={}",
             r.resource_type,
-            r.id.as_deref().map(|i| format!("ID={i} ")).unwrap_or_default(),
-            r.utype.as_deref().map(|u| format!("utype={u} ")).unwrap_or_default(),
+            r.id.as_deref()
+                .map(|i| format!("ID={} ", output::escape_cell(i)))
+                .unwrap_or_default(),
+            r.utype
+                .as_deref()
+                .map(|u| format!("utype={} ", output::escape_cell(u)))
+                .unwrap_or_default(),
             r.tables,
             r.params
         );
@@ -168,9 +177,12 @@ fn render_info(style: &Style, info: &Info) -> String {
     for (i, t) in info.tables.iter().enumerate() {
         let _ = writeln!(
             out,
-            "\ntable {} {}: {} rows, {} fields, {}",
+            "\ntable {}{}: {} rows, {} fields, {}",
             i + 1,
-            t.name.as_deref().unwrap_or(""),
+            t.name
+                .as_deref()
+                .map(|name| format!(" {}", output::escape_cell(name)))
+                .unwrap_or_default(),
             t.rows,
             t.fields.len(),
             t.serialization.unwrap_or("no data")
@@ -187,8 +199,8 @@ fn render_info(style: &Style, info: &Info) -> String {
                     output::escape_cell(&f.name),
                     f.datatype.to_owned(),
                     f.arraysize.clone().unwrap_or_default(),
-                    f.unit.clone().unwrap_or_default(),
-                    f.ucd.clone().unwrap_or_default(),
+                    output::escape_cell(f.unit.as_deref().unwrap_or("")),
+                    output::escape_cell(f.ucd.as_deref().unwrap_or("")),
                 ]
             })
             .collect();
@@ -200,8 +212,7 @@ fn render_info(style: &Style, info: &Info) -> String {
 /// `eso votable info FILE`.
 pub fn info(style: &Style, file: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let input = open_input(file)?;
-    let reader =
-        Reader::new(input).with_context(|| format!("cannot read {}", file.display()))?;
+    let reader = Reader::new(input).with_context(|| format!("cannot read {}", file.display()))?;
     let info = collect_info(reader).with_context(|| format!("cannot read {}", file.display()))?;
     if json {
         output::print(&(serde_json::to_string_pretty(&info)? + "\n"))?;
@@ -219,8 +230,7 @@ pub fn convert(
     output_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let source = open_input(input)?;
-    let reader =
-        Reader::new(source).with_context(|| format!("cannot read {}", input.display()))?;
+    let reader = Reader::new(source).with_context(|| format!("cannot read {}", input.display()))?;
     let serialization = match to {
         ConvertTo::Csv => None,
         ConvertTo::Tsv => None,
