@@ -1,10 +1,10 @@
 //! The "high-level" arguments: what every command needs, resolved once from the global
 //! options and the environment (endpoints, the HTTP client, the cached login, output style).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
-use vo_auth::cache::TokenCache;
+use vo_auth::cache::{CachedToken, TokenCache};
 use vo_auth::http::HttpClient;
 use vo_auth::password::PasswordSource;
 use vo_auth::{EsoEndpoints, Url};
@@ -94,15 +94,37 @@ impl Ctx {
         // Silent renewal from ESO_PASSWORD or ~/.netrc when the token is about to expire;
         // never an interactive prompt in the middle of another command.
         let source = PasswordSource::Automatic;
-        match vo_auth::eso::ensure_login(
+        let mut result = vo_auth::eso::ensure_login(
             &self.base,
             &self.endpoints,
             &self.cache,
             user,
             Some(&source),
         )
-        .await
+        .await;
+        if matches!(
+            result,
+            Err(vo_auth::Error::LoginRequired {
+                reason: vo_auth::LoginReason::Expired,
+                ..
+            })
+        ) && let Some(token) = self.still_valid_login(user)
         {
+            // Due for renewal but no password to renew it: the token still works until it
+            // expires, which beats going anonymous (and failing on protected data).
+            if !self.global.quiet {
+                let left = token
+                    .time_left(SystemTime::now())
+                    .map(|d| format!("{}m {:02}s", d.as_secs() / 60, d.as_secs() % 60))
+                    .unwrap_or_else(|| "0s".to_owned());
+                eprintln!(
+                    "warning: the login as {} expires in {left} and cannot be renewed without a password: run `eso login` (or set ESO_PASSWORD)",
+                    crate::output::escape(&token.user)
+                );
+            }
+            result = Ok(token);
+        }
+        match result {
             Ok(token) => {
                 tracing::debug!(user = %token.user, "using cached login");
                 Ok(vo_auth::eso::authenticated_client(
@@ -128,6 +150,22 @@ impl Ctx {
             }
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// The cached login of `user` (or the only cached user) if it has not expired yet.
+    fn still_valid_login(&self, user: Option<&str>) -> Option<CachedToken> {
+        let logins = self.cache.list(Some(&self.endpoints.sso_origin())).ok()?;
+        let mut matching = logins
+            .into_iter()
+            .filter(|login| user.is_none_or(|user| login.user == user));
+        let login = matching.next()?;
+        if matching.next().is_some() {
+            return None;
+        }
+        login
+            .time_left(SystemTime::now())
+            .is_some()
+            .then_some(login)
     }
 
     /// Parses a URL given by the user, saying which option it came from.

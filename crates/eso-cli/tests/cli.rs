@@ -5,7 +5,10 @@
 //! The binary is run synchronously from the test thread while the runtime's workers serve the
 //! archive. Outputs are snapshotted with insta after redacting what changes from run to run
 //! (the port, temporary paths, job ids, times).
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//!
+//! When an output changes on purpose, update the snapshots with
+//! `INSTA_UPDATE=always cargo test -p eso-cli --test cli` (or `cargo insta review`) and read
+//! the diff of `tests/snapshots/` before committing it.
 
 use std::borrow::BorrowMut;
 use std::path::{Path, PathBuf};
@@ -1221,7 +1224,18 @@ fn votable_info_and_convert() {
             .write_stdin(bytes.clone()),
     );
     let value = parse_json(&json.stdout);
-    assert!(value.to_string().contains("ivoa") || value.is_object() || value.is_array());
+    assert_eq!(
+        value["fields"].as_array().map(Vec::len),
+        Some(n_fields),
+        "{value}"
+    );
+    assert_eq!(value["rows"].as_array().map(Vec::len), Some(1), "{value}");
+    assert_eq!(value["query_status"]["status"], "OK");
+    let dp_id = value["fields"]
+        .as_array()
+        .and_then(|f| f.iter().position(|f| f["name"] == "dp_id"))
+        .expect("dp_id field");
+    assert!(value["rows"][0][dp_id].is_string(), "{value}");
 
     run_ok(world.bare().args([
         "votable", "convert", file_arg, "--to", "binary2", "-o", "b2.vot",
@@ -1453,7 +1467,7 @@ fn verbose_shows_requests_and_job_phases_quiet_shows_nothing() {
 }
 
 #[test]
-fn stale_login_falls_back_to_anonymous_or_renews_with_a_password_source() {
+fn stale_login_is_used_until_it_expires_or_renewed_with_a_password_source() {
     // Tokens of 5 minutes: less than the renewal margin, so the cached login counts as
     // due for renewal at once.
     let world = World::with_config(DemoConfig {
@@ -1467,14 +1481,15 @@ fn stale_login_falls_back_to_anonymous_or_renews_with_a_password_source() {
         std::fs::read_to_string(dir.join(name)).expect("token file")
     };
     let before = token_file(&world);
-    // No password source: a warning, then anonymous access (the protected rows are hidden).
+    // No password source: the token, still valid, is used with a warning to log in again.
     let out = run_ok(world.eso(&["query", "--sync", SEED_QUERY, "--format", "csv"]));
     assert!(
-        out.stderr.contains("continuing anonymously"),
+        out.stderr.contains("cannot be renewed without a password"),
         "{}",
         out.stderr
     );
-    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
+    assert_eq!(token_file(&world), before);
     // ESO_PASSWORD renews silently.
     let out = run_ok(
         world
@@ -1494,4 +1509,59 @@ fn stale_login_falls_back_to_anonymous_or_renews_with_a_password_source() {
         before,
         "the renewed token was not cached"
     );
+}
+
+#[test]
+fn expired_login_is_reported_and_queries_run_anonymously() {
+    let world = World::with_config(DemoConfig {
+        token_lifetime: Duration::from_secs(1),
+        ..DemoConfig::default()
+    });
+    world.login();
+    std::thread::sleep(Duration::from_millis(2100));
+    let whoami = run_ok(world.eso(&["whoami"]));
+    assert!(
+        whoami.stdout.contains("expired: run `eso login`"),
+        "{}",
+        whoami.stdout
+    );
+    let json = parse_json(&run_ok(world.eso(&["whoami", "--json"])).stdout);
+    assert_eq!(json["expired"], true);
+    assert_eq!(json["seconds_left"], 0);
+    let out = run_ok(world.eso(&["query", SEED_QUERY, "--format", "csv"]));
+    assert!(out.stderr.contains("has expired"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("continuing anonymously"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+}
+
+#[test]
+fn a_failed_conversion_leaves_no_partial_output() {
+    let world = World::new();
+    let bad = "<?xml version=\"1.0\"?>\n<VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\
+<RESOURCE type=\"results\"><TABLE><FIELD name=\"a\" datatype=\"int\"/><DATA><TABLEDATA>\n\
+<TR><TD>1</TD></TR>\n<TR><TD>notanint</TD></TR>\n</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>\n";
+    std::fs::write(world.path("bad.vot"), bad).expect("write bad.vot");
+    std::fs::write(world.path("out.csv"), "previous good result\n").expect("write out.csv");
+    let out = run(world.bare().args([
+        "votable", "convert", "bad.vot", "--to", "csv", "-o", "out.csv",
+    ]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_clean_error(&out.stderr);
+    assert!(out.stderr.contains("notanint"), "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(world.path("out.csv")).expect("out.csv"),
+        "previous good result\n",
+        "the previous file was overwritten by a partial one"
+    );
+    assert_eq!(files_in(world.work.path()), vec!["bad.vot", "out.csv"]);
+    // A new file is not created at all.
+    let out = run(world.bare().args([
+        "votable", "convert", "bad.vot", "--to", "json", "-o", "new.json",
+    ]));
+    assert_eq!(out.code, 1);
+    assert_eq!(files_in(world.work.path()), vec!["bad.vot", "out.csv"]);
 }

@@ -9,9 +9,14 @@
 //! 4. decide with [`crate::resume::decide`]: append, write from 0, complete, or restart;
 //! 5. stream the body into the `.part`, counting bytes; a broken body is resumed from the
 //!    bytes on disk, with backoff from the shared retry policy;
-//! 6. verify size and content, `fsync`, rename to the final name, `fsync` the directory;
+//! 6. verify size and content (for FITS every HDU and its `DATASUM`/`CHECKSUM`), `fsync`,
+//!    rename to the final name, `fsync` the directory;
 //! 7. optionally decompress `.Z`/`.gz` into the final decompressed file (temporary file and
-//!    rename, output capped).
+//!    rename, output capped in size and in ratio to the input), and verify it like step 6.
+//!
+//! If a complete transfer fails verification (step 6 or 7: size, FITS structure, checksum),
+//! the file is deleted and the steps run once more from a fresh GET; a second failure is
+//! [`Error::Corrupt`] and leaves nothing behind (RELIABILITY.md D11).
 
 use crate::decompress::{self, Compression};
 use crate::fits;

@@ -692,6 +692,75 @@ mod tests {
         assert_eq!(decode(&data, 2), Err(DecodeError::TooLarge { limit: 2 }));
     }
 
+    fn gzip_of_zeros(len: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&vec![0u8; len]).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn decode_with(data: &[u8], format: Compression, limits: DecodeLimits) -> io::Result<u64> {
+        io::copy(
+            &mut decoder_with_limits(format, data, limits),
+            &mut io::sink(),
+        )
+    }
+
+    #[test]
+    fn ratio_guard_waits_for_the_grace_then_trips() {
+        let limits = DecodeLimits::default();
+        assert_eq!(limits.max_ratio, Some(1000));
+        // The first MiB is never judged: at 10:1, 1 MiB of zeros passes and a little more
+        // does not.
+        let strict = DecodeLimits {
+            max_ratio: Some(10),
+            ..limits
+        };
+        let small = gzip_of_zeros(RATIO_GRACE as usize);
+        assert!(RATIO_GRACE > 10 * small.len() as u64);
+        assert_eq!(
+            decode_with(&small, Compression::Gzip, strict).unwrap(),
+            RATIO_GRACE
+        );
+        let over = gzip_of_zeros(RATIO_GRACE as usize + 100_000);
+        assert!(decode_with(&over, Compression::Gzip, strict).is_err());
+        let big = gzip_of_zeros(4 * RATIO_GRACE as usize);
+        let err = decode_with(&big, Compression::Gzip, limits).unwrap_err();
+        assert!(
+            matches!(
+                DecodeError::from_io(&err),
+                Some(DecodeError::RatioExceeded { max_ratio: 1000, output, .. }) if *output > RATIO_GRACE
+            ),
+            "{err}"
+        );
+        let relaxed = DecodeLimits {
+            max_ratio: Some(5000),
+            ..limits
+        };
+        assert_eq!(
+            decode_with(&big, Compression::Gzip, relaxed).unwrap(),
+            4 * RATIO_GRACE
+        );
+        let unlimited = DecodeLimits {
+            max_ratio: None,
+            ..limits
+        };
+        assert_eq!(
+            decode_with(&big, Compression::Gzip, unlimited).unwrap(),
+            4 * RATIO_GRACE
+        );
+        // The size cap still applies under the ratio.
+        let capped = DecodeLimits {
+            max_output: 1000,
+            max_ratio: Some(5000),
+        };
+        let err = decode_with(&big, Compression::Gzip, capped).unwrap_err();
+        assert_eq!(
+            DecodeError::from_io(&err),
+            Some(&DecodeError::TooLarge { limit: 1000 })
+        );
+    }
+
     #[test]
     fn capped_reader_allows_exact_limit() {
         let mut out = Vec::new();

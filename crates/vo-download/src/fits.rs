@@ -10,6 +10,9 @@
 //! * `CHECKSUM` is chosen so that the ones' complement sum of the whole HDU (header with the
 //!   `CHECKSUM` card, plus data) is negative zero, `0xffffffff`.
 //!
+//! `CHECKSUM` always covers header and data, as the convention says, also when `DATASUM` is
+//! missing (astropy then sums the header alone; its own files always carry both).
+//! Empty values (`''`) count as absent.
 //! The sums detect accidental corruption, not tampering: anyone can recompute them.
 //! Memory stays bounded: one block buffer and a few numbers per HDU, whatever the file size.
 //! HDUs are numbered from 0 (the primary HDU), as astropy does.
@@ -35,15 +38,16 @@ impl OnesComplementSum {
     /// padded with zero bytes (FITS blocks always are whole words).
     pub fn update(&mut self, bytes: &[u8]) {
         let mut acc = u64::from(self.0);
-        let mut words = bytes.chunks_exact(4);
-        for word in &mut words {
-            acc += u64::from(u32::from_be_bytes([word[0], word[1], word[2], word[3]]));
-            // Fold often enough that the 64-bit accumulator cannot overflow.
-            if acc >> 62 != 0 {
-                acc = fold(acc);
-            }
-        }
+        let words = bytes.chunks_exact(4);
         let rest = words.remainder();
+        // 2^20 words of at most 2^32 - 1 each cannot overflow 64 bits; fold between runs.
+        for run in bytes[..bytes.len() - rest.len()].chunks(4 << 20) {
+            let run_sum: u64 = run
+                .chunks_exact(4)
+                .map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]])))
+                .sum();
+            acc = fold(acc + fold(run_sum));
+        }
         if !rest.is_empty() {
             let mut last = [0u8; 4];
             last[..rest.len()].copy_from_slice(rest);
@@ -151,7 +155,7 @@ pub fn verify<R: Read>(input: R, max_header_blocks: u64) -> Result<FitsSummary, 
     let mut summary = FitsSummary::default();
     let mut offset = 0u64;
     loop {
-        let hdu = summary.hdus;
+        let hdu = u32::try_from(summary.hdus).unwrap_or(u32::MAX);
         let filled = read_full(&mut input, &mut block).map_err(|e| hdu_err(hdu, offset, e))?;
         if filled == 0 {
             if hdu == 0 {
@@ -226,7 +230,7 @@ pub fn verify<R: Read>(input: R, max_header_blocks: u64) -> Result<FitsSummary, 
 fn trailing<R: Read>(
     input: &mut R,
     first: &[u8],
-    hdu: usize,
+    hdu: u32,
     offset: u64,
 ) -> Result<(), ContentError> {
     let problem = || {
@@ -256,7 +260,7 @@ fn trailing<R: Read>(
 fn read_header<R: Read>(
     input: &mut R,
     block: &mut [u8],
-    hdu: usize,
+    hdu: u32,
     offset: u64,
     max_blocks: u64,
 ) -> Result<(HduHeader, OnesComplementSum, u64), ContentError> {
@@ -293,12 +297,7 @@ fn read_header<R: Read>(
 }
 
 /// Takes one card into `header`; returns `true` at the `END` card.
-fn parse_card(
-    header: &mut HduHeader,
-    card: &[u8],
-    index: usize,
-    hdu: usize,
-) -> Result<bool, String> {
+fn parse_card(header: &mut HduHeader, card: &[u8], index: usize, hdu: u32) -> Result<bool, String> {
     if let Some(bad) = card.iter().position(|b| !(0x20..=0x7e).contains(b)) {
         return Err(format!(
             "card {index} holds a non-ascii or control byte at column {}",
@@ -468,11 +467,11 @@ fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-fn hdu_err(hdu: usize, offset: u64, reason: impl ToString) -> ContentError {
+fn hdu_err(hdu: u32, offset: u64, reason: impl ToString) -> ContentError {
     ContentError::FitsHdu {
         hdu,
         offset,
-        reason: reason.to_string(),
+        reason: reason.to_string().into_boxed_str(),
     }
 }
 
@@ -681,6 +680,36 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn datasum_alone_is_checked() {
+        let file = image(16, &[50, 50], &[3u8; 5000], true);
+        let at = (0..file.len())
+            .step_by(CARD)
+            .find(|&at| file[at..].starts_with(b"CHECKSUM= "))
+            .unwrap();
+        let mut only_datasum = file.clone();
+        only_datasum[at..at + CARD].fill(b' ');
+        let summary = verify(&only_datasum[..], 10).unwrap();
+        assert_eq!(
+            (summary.datasums_verified, summary.checksums_verified),
+            (1, 0)
+        );
+        let last = only_datasum.len() - 1;
+        only_datasum[last] = 1;
+        assert!(matches!(
+            verify(&only_datasum[..], 10),
+            Err(ContentError::DatasumMismatch { hdu: 0, .. })
+        ));
+        let mut bad_value = file.clone();
+        let datasum = (0..file.len())
+            .step_by(CARD)
+            .find(|&at| file[at..].starts_with(b"DATASUM = "))
+            .unwrap();
+        bad_value[datasum + 11] = b'x';
+        let err = verify(&bad_value[..], 10).unwrap_err();
+        assert!(err.to_string().contains("DATASUM"), "{err}");
     }
 
     #[test]

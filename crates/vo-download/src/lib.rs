@@ -2,13 +2,15 @@
 //!
 //! Files are written to `<final>.part` in the target directory and renamed to their final
 //! name only once complete and verified (size against `Content-Length` and the caller's
-//! expected size, content against what was expected: a FITS header, not an HTML login page).
+//! expected size, content against what was expected: a FITS file, not an HTML login page;
+//! every HDU of a FITS file is walked and its `DATASUM`/`CHECKSUM` checked where present).
+//! A complete file that fails verification is deleted and downloaded once more from zero.
 //! Dropped connections resume with `Range` and `If-Range`; complete files are skipped;
 //! several files download at once; `.Z` and `.gz` files can be decompressed on the fly.
 //!
 //! **Architecture Invariant:** vo-download sits on `vo-auth` only (layer 1b): every request
 //! goes through [`vo_auth::http::HttpClient`], so credentials stay bound to their origins.
-//! The pure parts ([`name`], [`headers`], [`resume`], [`decompress`], [`sniff`]) do no I/O
+//! The pure parts ([`name`], [`headers`], [`resume`], [`decompress`], [`sniff`], [`fits`]) do no I/O
 //! besides `std::io::Read`; [`client`] is the only module that awaits. Local file names are
 //! ours: a server-provided name never leaves the target directory ([`name::sanitize_file_name`]),
 //! and symlinks planted at the `.part` path are never followed. The library never prints:
@@ -16,8 +18,11 @@
 //!
 //! # Brief overview
 //! - [`Downloader`]: [`Downloader::download`] one file, [`Downloader::download_all`] a batch.
-//! - [`DownloadRequest`], [`DownloadConfig`], [`Downloaded`], [`Outcome`], [`BatchReport`].
-//! - [`decompress::ZDecoder`]: a streaming Unix `compress` (LZW) decoder with an output cap.
+//! - [`DownloadRequest`], [`DownloadConfig`], [`Downloaded`], [`Outcome`], [`BatchReport`]
+//!   (with [`BatchReport::manifest_json`], a per-file JSON manifest).
+//! - [`decompress::ZDecoder`]: a streaming Unix `compress` (LZW) decoder with an output cap;
+//!   [`decompress::decoder_with_limits`] adds a ratio guard against decompression bombs.
+//! - [`fits::verify`]: a streaming walk over every HDU with `DATASUM`/`CHECKSUM` checks.
 //! - [`name::parse_content_disposition`], [`name::sanitize_file_name`].
 //!
 //! # Example
@@ -95,7 +100,8 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
-    /// The content is not what was expected (for example an HTML login page).
+    /// The content is not what was expected (for example an HTML login page, or a FITS file
+    /// whose structure or checksums are broken).
     #[error("content from {url} rejected")]
     Content {
         /// The requested URL.

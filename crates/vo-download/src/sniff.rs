@@ -78,11 +78,12 @@ pub enum ContentError {
     #[error("invalid fits hdu {hdu} at byte {offset}: {reason}")]
     FitsHdu {
         /// HDU number (0 is the primary HDU).
-        hdu: usize,
+        hdu: u32,
         /// Byte offset of the HDU's header.
         offset: u64,
-        /// What is wrong, with the card number where it applies.
-        reason: String,
+        /// What is wrong, with the card number where it applies (boxed to keep the error
+        /// small).
+        reason: Box<str>,
     },
     /// The data of an HDU do not sum to its `DATASUM`.
     #[error(
@@ -90,7 +91,7 @@ pub enum ContentError {
     )]
     DatasumMismatch {
         /// HDU number (0 is the primary HDU).
-        hdu: usize,
+        hdu: u32,
         /// Byte offset of the HDU's header.
         offset: u64,
         /// The value of `DATASUM`.
@@ -104,7 +105,7 @@ pub enum ContentError {
     )]
     ChecksumMismatch {
         /// HDU number (0 is the primary HDU).
-        hdu: usize,
+        hdu: u32,
         /// Byte offset of the HDU's header.
         offset: u64,
         /// The ones' complement sum of header and data.

@@ -45,7 +45,7 @@ fn flipped_byte_fails_in_the_hdu_astropy_names() {
         verdict.contains("Datasum verification failed for HDU ('TABLE', 1)"),
         "{verdict}"
     );
-    let bad_hdu = meta["bad_hdu"].as_u64().unwrap() as usize;
+    let bad_hdu = meta["bad_hdu"].as_u64().unwrap() as u32;
     let err = fits::verify(&bytes[..], 100).unwrap_err();
     let ContentError::DatasumMismatch {
         hdu,

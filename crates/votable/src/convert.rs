@@ -335,8 +335,9 @@ pub fn to_json<R: BufRead, W: Write>(reader: &mut Reader<R>, mut out: W) -> Resu
     Ok(n)
 }
 
-/// Copies the whole document (every table, all metadata) into `serialization`,
-/// returning the total number of rows written.
+/// Copies the whole document (every table, all metadata, from the reader's current
+/// table on) into `serialization`, returning the total number of rows written. The
+/// reader is left at the end of the document.
 ///
 /// # Errors
 /// Malformed input or an I/O error.

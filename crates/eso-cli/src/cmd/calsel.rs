@@ -146,10 +146,11 @@ async fn plan(
     if !with_trees {
         return Ok(plan);
     }
+    // The frames whose calSelector reply links an association tree.
     let with_cascade: Vec<String> = plan
         .frames
         .iter()
-        .filter(|frame| frame.links.calibrations().next().is_some())
+        .filter(|frame| plan.trees.iter().any(|tree| tree.frame == frame.dp_id))
         .map(|frame| frame.dp_id.clone())
         .collect();
     if with_cascade.is_empty() {

@@ -1,7 +1,6 @@
 //! `eso datalink`, `eso cutout`, `eso ssa`, `eso sia`.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -466,7 +465,7 @@ fn render_dal(
     let mut reader = votable::Reader::new(std::io::Cursor::new(bytes))?;
     let mut out = render::open_output(output_path)?;
     let (rows, _) = render::render_rows(&mut reader, format, &ctx.style, &mut out)?;
-    out.flush()?;
+    out.commit()?;
     if results.overflow {
         eprintln!(
             "{}",

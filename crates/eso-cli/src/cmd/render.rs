@@ -5,9 +5,8 @@
 //! straight through `votable::convert`; `table` and `records` buffer at most
 //! [`MAX_HUMAN_ROWS`] rows to align columns, and say when they stopped.
 
-use std::fs::File;
 use std::io::{self, BufRead, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use votable::{Reader, Row, Value};
@@ -18,14 +17,91 @@ use crate::output::{self, Style};
 /// The most rows `table` and `records` print; machine formats have no limit.
 pub const MAX_HUMAN_ROWS: usize = 10_000;
 
-/// Opens the destination: a file (written through a temporary file and renamed at the
-/// end by the caller's `finish`) or standard output.
-pub fn open_output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write + Send>> {
-    Ok(match path {
-        Some(path) if path != Path::new("-") => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
-        _ => Box::new(BufWriter::new(io::stdout())),
+/// Where rendered output goes: standard output, or a file written through a temporary
+/// file in the same directory and renamed over the target only by [`Output::commit`], so
+/// that a failed or interrupted run never leaves a partial file (nor clobbers a good one).
+#[derive(Debug)]
+pub enum Output {
+    /// Standard output.
+    Stdout(BufWriter<io::Stdout>),
+    /// A temporary file, renamed to `path` on commit.
+    File {
+        /// The temporary file, buffered.
+        writer: BufWriter<tempfile::NamedTempFile>,
+        /// The target path.
+        path: PathBuf,
+    },
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Stdout(w) => w.write(buf),
+            Output::File { writer, .. } => writer.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Output::Stdout(w) => w.write_all(buf),
+            Output::File { writer, .. } => writer.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Stdout(w) => w.flush(),
+            Output::File { writer, .. } => writer.flush(),
+        }
+    }
+}
+
+impl Output {
+    /// Flushes, and for a file renames the complete temporary file over the target.
+    /// Dropping an `Output` without committing deletes the temporary file.
+    pub fn commit(self) -> anyhow::Result<()> {
+        match self {
+            Output::Stdout(mut w) => Ok(w.flush()?),
+            Output::File { writer, path } => {
+                let file = writer
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                file.as_file()
+                    .sync_all()
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                file.persist(&path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Opens the destination: standard output for `None` or `-`, else a temporary file next to
+/// `path` (see [`Output`]).
+pub fn open_output(path: Option<&Path>) -> anyhow::Result<Output> {
+    let Some(path) = path.filter(|p| *p != Path::new("-")) else {
+        return Ok(Output::Stdout(BufWriter::new(io::stdout())));
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".eso-output-").suffix(".part");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // An ordinary output file (the umask still applies), not the 0600 of temporary files.
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let file = builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(Output::File {
+        writer: BufWriter::new(file),
+        path: path.to_owned(),
     })
 }
 

@@ -75,18 +75,20 @@ async fn render_stream(
 ) -> anyhow::Result<QueryOutcome> {
     let style = ctx.style;
     let target = output_path.clone();
-    let ((_rows, truncated), outcome) = stream
+    let ((_rows, truncated, out), outcome) = stream
         .read_blocking(move |s| {
             let mut out = render::open_output(target.as_deref())
                 .map_err(|e| vo_tap::Error::InvalidRequest(format!("{e:#}")))?;
-            render::render_rows(s.reader_mut(), format, &style, &mut out).map_err(|e| {
-                vo_tap::Error::Io {
-                    context: "cannot write the result".to_owned(),
-                    source: std::io::Error::other(format!("{e:#}")),
-                }
-            })
+            let (rows, truncated) = render::render_rows(s.reader_mut(), format, &style, &mut out)
+                .map_err(|e| vo_tap::Error::Io {
+                context: "cannot write the result".to_owned(),
+                source: std::io::Error::other(format!("{e:#}")),
+            })?;
+            Ok((rows, truncated, out))
         })
         .await?;
+    // Only a complete result replaces the output file.
+    out.commit()?;
     if truncated && !ctx.global.quiet {
         eprintln!(
             "note: only the first {} rows are shown; use --format csv or -o FILE for all",

@@ -1,7 +1,7 @@
 //! `eso votable info` and `eso votable convert`: local files, streaming.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -250,10 +250,11 @@ pub fn convert(
         _ => votable::convert::to_csv(&mut reader, &mut out),
     };
     converted.with_context(|| format!("cannot convert {}", input.display()))?;
-    out.flush()?;
     let document = reader
         .finish()
         .with_context(|| format!("cannot read {}", input.display()))?;
+    // Only a complete conversion replaces the output file.
+    out.commit()?;
     if let Some(QueryStatus::Error(message)) = document.query_status() {
         eprintln!(
             "warning: the table records a failed query: {}",
