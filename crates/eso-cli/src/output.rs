@@ -119,6 +119,19 @@ pub fn render_table(style: &Style, header: &[String], rows: &[Vec<String>]) -> S
         }
     }
     fit_widths(&mut widths, style.width, 2);
+    // When even the narrowest columns do not fit, show the columns that do and say so,
+    // rather than wrapping every line.
+    let mut shown = ncols;
+    let mut used = 0usize;
+    for (i, w) in widths.iter().enumerate() {
+        let extra = if i == 0 { *w } else { w + 2 };
+        if i > 0 && used + extra > style.width {
+            shown = i;
+            break;
+        }
+        used += extra;
+    }
+    widths.truncate(shown);
     let mut out = String::new();
     let line = |out: &mut String, cells: &[String], bold: bool| {
         let mut text = String::new();
@@ -127,7 +140,7 @@ pub fn render_table(style: &Style, header: &[String], rows: &[Vec<String>]) -> S
             let cell = truncate_to(cell, *w);
             let pad = w.saturating_sub(width_of(&cell));
             text.push_str(&cell);
-            if i + 1 < ncols {
+            if i + 1 < shown {
                 text.push_str(&" ".repeat(pad + 2));
             }
         }
@@ -140,6 +153,14 @@ pub fn render_table(style: &Style, header: &[String], rows: &[Vec<String>]) -> S
     line(&mut out, &rule, false);
     for row in rows {
         line(&mut out, row, false);
+    }
+    if shown < ncols {
+        let _ = writeln!(
+            out,
+            "({} more columns not shown: {}; use --format records or csv)",
+            ncols - shown,
+            header[shown..].join(", ")
+        );
     }
     out
 }
@@ -223,6 +244,24 @@ mod tests {
             assert!(width_of(line) <= 60, "{line:?} is wider than 60");
         }
         assert!(text.contains('…'));
+    }
+
+    #[test]
+    fn too_many_columns_are_dropped_with_a_note() {
+        let header: Vec<String> = (0..40).map(|i| format!("column_{i}")).collect();
+        let rows = vec![
+            header
+                .iter()
+                .map(|_| "value".to_owned())
+                .collect::<Vec<_>>(),
+        ];
+        let text = render_table(&plain(80), &header, &rows);
+        let lines: Vec<&str> = text.lines().collect();
+        for line in &lines[..lines.len() - 1] {
+            assert!(width_of(line) <= 80, "{line:?} is wider than 80");
+        }
+        assert!(lines[lines.len() - 1].contains("more columns not shown"));
+        assert!(text.contains("column_39"));
     }
 
     #[test]

@@ -289,12 +289,6 @@ async fn from_results(
         output::print(&text)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let descriptor = results.datalink().with_context(|| {
-        format!(
-            "{} has no DataLink service descriptor (RESOURCE type=\"meta\" utype=\"adhoc:service\")",
-            from.display()
-        )
-    })?;
     let table = results
         .table()
         .with_context(|| format!("{} has no results table", from.display()))?;
@@ -311,6 +305,34 @@ async fn from_results(
         vec![row]
     };
     let user = parse_params(&args.params)?;
+    let Some(descriptor) = results.datalink() else {
+        // No descriptor: ESO's dbo.raw has a `datalink_url` column, and ObsCore rows whose
+        // access_format is a DataLink document point to their links in `access_url`.
+        let urls = datalink_urls(table, &rows).with_context(|| {
+            format!(
+                "{} has no DataLink service descriptor (RESOURCE type=\"meta\" utype=\"adhoc:service\") and no datalink_url column",
+                from.display()
+            )
+        })?;
+        if !user.is_empty() {
+            eprintln!(
+                "warning: --param is ignored: the rows carry DataLink URLs, not a descriptor"
+            );
+        }
+        let mut all: Option<LinksResponse> = None;
+        for url in urls {
+            let (links, warnings) = client.links_at(&url).await?;
+            for w in warnings {
+                eprintln!("warning: {}", output::escape(&w.to_string()));
+            }
+            match all.as_mut() {
+                Some(all) => all.merge(links),
+                None => all = Some(links),
+            }
+        }
+        let all = all.context("the selected rows have no DataLink URL")?;
+        return show_links(ctx, args, &all, client.http()).await;
+    };
     let batched = client
         .links_for_rows(descriptor, table, &rows, &user)
         .await?;
@@ -318,6 +340,32 @@ async fn from_results(
         eprintln!("warning: {}", output::escape(&w.to_string()));
     }
     show_links(ctx, args, &batched.response, client.http()).await
+}
+
+/// The DataLink URLs of `rows`: the `datalink_url` column, or `access_url` where
+/// `access_format` says the link is a DataLink document. `None` if there is no such column.
+fn datalink_urls(table: &votable::Table, rows: &[usize]) -> Option<Vec<Url>> {
+    let direct = table.field_index("datalink_url");
+    let access = table.field_index("access_url");
+    let format = table.field_index("access_format");
+    if direct.is_none() && (access.is_none() || format.is_none()) {
+        return None;
+    }
+    let mut urls = Vec::new();
+    for &row in rows {
+        let text = match (direct, access, format) {
+            (Some(col), _, _) => table.get_str(row, col),
+            (None, Some(acc), Some(fmt)) => table
+                .get_str(row, fmt)
+                .filter(|f| f.contains("content=datalink"))
+                .and_then(|_| table.get_str(row, acc)),
+            _ => None,
+        };
+        if let Some(url) = text.and_then(|t| Url::parse(t.trim()).ok()) {
+            urls.push(url);
+        }
+    }
+    Some(urls)
 }
 
 fn numbers(what: &str, text: &str, n: usize) -> anyhow::Result<Vec<f64>> {

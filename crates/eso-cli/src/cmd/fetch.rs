@@ -63,7 +63,7 @@ pub fn summarize(ctx: &Ctx, report: &BatchReport) -> ExitCode {
             "  {} {}: {}",
             ctx.style.warn("failed"),
             item.url,
-            output::escape(&error_chain(err))
+            output::escape(&without_url(&error_chain(err), &item.url.to_string()))
         );
     }
     let total_bytes: u64 = done.iter().map(|d| d.bytes).sum();
@@ -99,6 +99,19 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     out
+}
+
+/// The failure line already starts with the URL: drop the copies of it inside the
+/// messages ("download of URL failed: URL answered 404" reads "answered 404").
+fn without_url(text: &str, url: &str) -> String {
+    let cleaned = text
+        .replace(&format!("download of {url} failed: "), "")
+        .replace(&format!("{url} "), "");
+    if cleaned.trim().is_empty() {
+        text.to_owned()
+    } else {
+        cleaned
+    }
 }
 
 /// `1.5 MB` style sizes.
