@@ -63,7 +63,7 @@ pub fn summarize(ctx: &Ctx, report: &BatchReport) -> ExitCode {
             "  {} {}: {}",
             ctx.style.warn("failed"),
             item.url,
-            output::escape(&without_url(&error_chain(err), &item.url.to_string()))
+            output::escape(&without_url(&error_chain(err), item.url.as_ref()))
         );
     }
     let total_bytes: u64 = done.iter().map(|d| d.bytes).sum();
