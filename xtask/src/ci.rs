@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: everything CI checks, in one command (what `.ci/run` runs).
 //!
-//! Steps: rustfmt, clippy with warnings as errors, the workspace tests, a fuzz smoke run,
+//! Steps: rustfmt, clippy with warnings as errors, the pure cores of vo-tap and vo-datalink
+//! built without their `client` feature, the workspace tests, a fuzz smoke run,
 //! `stilts votlint` over VOTables written by our writer, and the integration tests against a
 //! local DaCHS. Every step runs even when an earlier one failed, so one run shows every
 //! problem; the summary at the end lists each step's outcome and time.
@@ -27,9 +28,10 @@ pub enum Outcome {
 type StepFn = fn() -> Result<Outcome>;
 
 /// The steps, in order.
-pub const STEPS: [(&str, StepFn); 6] = [
+pub const STEPS: [(&str, StepFn); 7] = [
     ("fmt", fmt),
     ("clippy", clippy),
+    ("layering", layering),
     ("test", test),
     ("fuzz smoke", fuzz_smoke),
     ("votlint", votlint),
@@ -102,6 +104,19 @@ fn clippy() -> Result<Outcome> {
         "--",
         "-D",
         "warnings",
+    ])
+}
+
+/// The protocol crates' pure cores build without their `client` feature, that is without
+/// reqwest and tokio (the house style's layering proof).
+fn layering() -> Result<Outcome> {
+    cargo_step(&[
+        "check",
+        "-p",
+        "vo-tap",
+        "-p",
+        "vo-datalink",
+        "--no-default-features",
     ])
 }
 
