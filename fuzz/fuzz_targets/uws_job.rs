@@ -20,7 +20,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(set) = vosi::parse_tableset(data) {
         let names: Vec<String> = set.tables().take(64).map(|t| t.name.clone()).collect();
         for name in &names {
-            assert!(set.table(name).is_some(), "listed table {name:?} not found by name");
+            assert!(
+                set.table(name).is_some(),
+                "listed table {name:?} not found by name"
+            );
         }
     }
     let _ = vosi::parse_table(data);

@@ -642,28 +642,46 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// `cargo xtask bench download`: `eso download` vs `curl` from a local HTTP server.
+/// Writes `megabytes` MiB of pseudo-random bytes (seeded, so reruns reuse the file).
+fn write_blob(path: &Path, megabytes: u64, seed: u64) -> Result<()> {
+    if path.is_file() {
+        return Ok(());
+    }
+    eprintln!("writing {} ({megabytes} MiB)", path.display());
+    let mut data = Vec::with_capacity(1 << 20);
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d ^ seed;
+    while data.len() < 1 << 20 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        data.extend_from_slice(&state.to_le_bytes());
+    }
+    let mut file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    for _ in 0..megabytes {
+        std::io::Write::write_all(&mut file, &data)?;
+    }
+    Ok(())
+}
+
+/// How many files, and how big, the batch group of the download benchmark uses.
+const BATCH_FILES: usize = 20;
+const BATCH_FILE_MB: u64 = 50;
+
+/// `cargo xtask bench download`: `eso download` vs `curl` from a local HTTP server:
+/// one large file (`--mb`, 1024 by default), and 20 files of 50 MiB fetched by `eso download`
+/// in one command (`-j 4`) against curl run on them one after another.
 pub fn download(megabytes: u64) -> Result<Vec<BenchRow>> {
     let dir = bench_dir().join("download");
     let served = dir.join("served");
     std::fs::create_dir_all(&served).with_context(|| format!("creating {}", served.display()))?;
     let name = format!("blob_{megabytes}MiB.bin");
-    let blob = served.join(&name);
-    if !blob.is_file() {
-        eprintln!("writing {} ({megabytes} MiB)", blob.display());
-        let mut data = Vec::with_capacity(1 << 20);
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        while data.len() < 1 << 20 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            data.extend_from_slice(&state.to_le_bytes());
-        }
-        let mut file =
-            std::fs::File::create(&blob).with_context(|| format!("creating {}", blob.display()))?;
-        for _ in 0..megabytes {
-            std::io::Write::write_all(&mut file, &data)?;
-        }
+    write_blob(&served.join(&name), megabytes, 0)?;
+    let batch_names: Vec<String> = (0..BATCH_FILES)
+        .map(|i| format!("part_{i:02}_{BATCH_FILE_MB}MiB.bin"))
+        .collect();
+    for (i, batch_name) in batch_names.iter().enumerate() {
+        write_blob(&served.join(batch_name), BATCH_FILE_MB, i as u64 + 1)?;
     }
     let port = free_port()?;
     let python = util::which("python3").context("python3 is not installed")?;
@@ -683,7 +701,8 @@ pub fn download(megabytes: u64) -> Result<Vec<BenchRow>> {
             .spawn()
             .context("starting python3 -m http.server")?,
     );
-    let url = format!("http://127.0.0.1:{port}/{name}");
+    let base = format!("http://127.0.0.1:{port}");
+    let url = format!("{base}/{name}");
     let deadline = Instant::now() + Duration::from_secs(15);
     while Command::new("curl")
         .args(["-sf", "-I", "-o", "/dev/null", &url])
@@ -695,15 +714,18 @@ pub fn download(megabytes: u64) -> Result<Vec<BenchRow>> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    let group = format!("{megabytes} MiB");
+    let as_text = |err: anyhow::Error| format!("{err:#}");
     let mut results = Vec::new();
+
+    // One large file.
+    let group = format!("{megabytes} MiB");
     let curl_out = dir.join("curl_out.bin");
     results.push(BenchRow {
         group: group.clone(),
         name: "curl -o".into(),
         result: util::which("curl")
             .context("curl is not installed")
-            .map_err(|err| format!("{err:#}"))
+            .map_err(as_text)
             .and_then(|curl| {
                 let args = vec![
                     "-sS".to_owned(),
@@ -711,9 +733,7 @@ pub fn download(megabytes: u64) -> Result<Vec<BenchRow>> {
                     curl_out.display().to_string(),
                     url.clone(),
                 ];
-                measure(&curl, &args, None)
-                    .map(|(m, _)| m)
-                    .map_err(|err| format!("{err:#}"))
+                measure(&curl, &args, None).map(|(m, _)| m).map_err(as_text)
             }),
         reference: true,
     });
@@ -728,10 +748,58 @@ pub fn download(megabytes: u64) -> Result<Vec<BenchRow>> {
                 "-d".to_owned(),
                 eso_dir.display().to_string(),
                 "--overwrite".to_owned(),
+                "--no-progress".to_owned(),
             ];
-            measure(&bin, &args, None)
-                .map(|(m, _)| m)
-                .map_err(|err| format!("{err:#}"))
+            measure(&bin, &args, None).map(|(m, _)| m).map_err(as_text)
+        }),
+        reference: false,
+    });
+
+    // Twenty files: curl one after another (a shell loop) against one `eso download -j 4`.
+    let group = format!("{BATCH_FILES} x {BATCH_FILE_MB} MiB");
+    let urls: Vec<String> = batch_names.iter().map(|n| format!("{base}/{n}")).collect();
+    let curl_dir = dir.join("curl_batch");
+    std::fs::create_dir_all(&curl_dir)?;
+    let script = urls
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            format!(
+                "curl -sS -o '{}/{i}.bin' '{u}' || exit 1",
+                curl_dir.display()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    results.push(BenchRow {
+        group: group.clone(),
+        name: "curl, one file after another".into(),
+        result: util::which("sh")
+            .context("sh is not installed")
+            .map_err(as_text)
+            .and_then(|sh| {
+                measure(&sh, &["-c".to_owned(), script.clone()], None)
+                    .map(|(m, _)| m)
+                    .map_err(as_text)
+            }),
+        reference: true,
+    });
+    let eso_batch = dir.join("eso_batch");
+    results.push(BenchRow {
+        group,
+        name: "eso download -j 4 --overwrite".into(),
+        result: eso_binary(&["download", "--help"]).and_then(|bin| {
+            let mut args = vec!["download".to_owned()];
+            args.extend(urls.iter().cloned());
+            args.extend([
+                "-d".to_owned(),
+                eso_batch.display().to_string(),
+                "-j".to_owned(),
+                "4".to_owned(),
+                "--overwrite".to_owned(),
+                "--no-progress".to_owned(),
+            ]);
+            measure(&bin, &args, None).map(|(m, _)| m).map_err(as_text)
         }),
         reference: false,
     });
@@ -748,7 +816,7 @@ fn free_port() -> Result<u16> {
 pub fn cli(args: &[String]) -> Result<()> {
     let mut which: Vec<String> = Vec::new();
     let mut rows: Option<u64> = None;
-    let mut megabytes: u64 = 256;
+    let mut megabytes: u64 = 1024;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about,
     propagate_version = true,
-    after_help = "Examples:\n  eso demo\n  eso login --user jdoe\n  eso query \"SELECT TOP 5 * FROM ivoa.ObsCore\"\n  eso retrieve SPHER.2016-09-26T03:04:09.308 --calib processed -d data/\n\nExit codes: 0 success, 1 failure, 2 usage error, 3 authentication failure, 4 some downloads failed."
+    after_help = "Examples:\n  eso demo\n  eso login --user jdoe\n  eso query \"SELECT TOP 5 * FROM ivoa.ObsCore\"\n  eso retrieve SPHER.2016-09-26T03:04:09.308 --calib processed -d data/\n\nExit codes: 0 success, 1 failure, 2 usage error, 3 authentication failure (log in again, or no access), 4 some downloads failed (the others are complete), 130 interrupted (Ctrl-C)."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -7,6 +7,7 @@
 //! | 2 | usage error |
 //! | 3 | authentication failure (log in again, or no access) |
 //! | 4 | some downloads failed (the others completed) |
+//! | 130 | interrupted (Ctrl-C during an asynchronous query) |
 
 use std::fmt::Write as _;
 
