@@ -172,18 +172,25 @@ fn fuzz_smoke() -> Result<Outcome> {
         return Ok(Outcome::Skipped("fuzz/ has no targets".into()));
     }
     for target in &targets {
-        util::run(
-            Command::new("cargo")
-                .args([
-                    "+nightly",
-                    "fuzz",
-                    "run",
-                    target,
-                    "--",
-                    "-max_total_time=10",
-                ])
-                .current_dir(&root),
-        )?;
+        // libFuzzer writes new inputs into (and may reduce) the first corpus directory: give
+        // it a scratch one, so the committed corpus is only read.
+        let scratch = root.join("target").join("fuzz-scratch").join(target);
+        std::fs::create_dir_all(&scratch)
+            .with_context(|| format!("creating {}", scratch.display()))?;
+        let committed = fuzz_dir.join("corpus").join(target);
+        let mut cmd = Command::new("cargo");
+        cmd.args(["+nightly", "fuzz", "run", target]).arg(&scratch);
+        if committed.is_dir() {
+            cmd.arg(&committed);
+        }
+        cmd.args([
+            "--",
+            "-max_total_time=10",
+            "-rss_limit_mb=2048",
+            "-timeout=10",
+        ])
+        .current_dir(&root);
+        util::run(&mut cmd)?;
     }
     Ok(Outcome::Passed)
 }

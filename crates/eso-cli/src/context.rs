@@ -91,9 +91,12 @@ impl Ctx {
             return Ok(self.anonymous());
         }
         let user = self.global.user.as_deref();
-        // Silent renewal from ESO_PASSWORD or ~/.netrc when the token is about to expire;
-        // never an interactive prompt in the middle of another command.
-        let source = PasswordSource::Automatic;
+        // Silent renewal when the token is about to expire: from the password the user chose
+        // to store (`eso login --store-password`), else ESO_PASSWORD or ~/.netrc; never an
+        // interactive prompt in the middle of another command.
+        let source = self
+            .stored_password(user)
+            .map_or(PasswordSource::Automatic, PasswordSource::Value);
         let mut result = vo_auth::eso::ensure_login(
             &self.base,
             &self.endpoints,
@@ -166,6 +169,26 @@ impl Ctx {
             .time_left(SystemTime::now())
             .is_some()
             .then_some(login)
+    }
+
+    /// The password stored by `eso login --store-password` for `user` (or for the only
+    /// cached user), if any.
+    fn stored_password(&self, user: Option<&str>) -> Option<vo_auth::Password> {
+        let sso = self.endpoints.sso_origin();
+        let user = match user {
+            Some(user) => user.to_owned(),
+            None => match self.cache.list(Some(&sso)).ok()?.as_slice() {
+                [only] => only.user.clone(),
+                _ => return None,
+            },
+        };
+        match self.cache.load_password(&sso, &user) {
+            Ok(password) => password,
+            Err(err) => {
+                tracing::warn!(error = %err, "ignoring the stored password");
+                None
+            }
+        }
     }
 
     /// Parses a URL given by the user, saying which option it came from.

@@ -1565,3 +1565,62 @@ fn a_failed_conversion_leaves_no_partial_output() {
     assert_eq!(out.code, 1);
     assert_eq!(files_in(world.work.path()), vec!["bad.vot", "out.csv"]);
 }
+
+#[test]
+fn stored_password_renews_the_login_and_logout_removes_it() {
+    let world = World::new();
+    run_ok(
+        world
+            .eso(&[
+                "login",
+                "--user",
+                "demo",
+                "--password-stdin",
+                "--store-password",
+            ])
+            .write_stdin("demo\n"),
+    );
+    let tokens_dir = world.config.path().join("tokens");
+    let files = files_in(&tokens_dir);
+    let password_file = files
+        .iter()
+        .find(|f| f.starts_with("password-"))
+        .unwrap_or_else(|| panic!("no stored password in {files:?}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(tokens_dir.join(password_file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // The token disappears (as if it had expired): the next authorised command logs in
+    // again by itself with the stored password, without asking.
+    for f in files.iter().filter(|f| f.starts_with("token-")) {
+        std::fs::remove_file(tokens_dir.join(f)).unwrap();
+    }
+    let query = run_ok(world.eso(&[
+        "--user",
+        "demo",
+        "query",
+        "--sync",
+        "--format",
+        "csv",
+        "select top 2 * from dbo.raw where dp_cat='SCIENCE' and prog_id = '098.C-0739(C)'",
+    ]));
+    assert_eq!(query.stdout.lines().count(), 3, "{}", query.stdout);
+    assert!(
+        files_in(&tokens_dir)
+            .iter()
+            .any(|f| f.starts_with("token-")),
+        "the renewed token was not cached"
+    );
+    run_ok(world.eso(&["logout", "--user", "demo"]));
+    assert!(
+        files_in(&tokens_dir).is_empty(),
+        "logout left {:?}",
+        files_in(&tokens_dir)
+    );
+}

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::jwt::{self, Claims};
-use crate::{Credentials, Error, Origin, Result, Token};
+use crate::{Credentials, Error, Origin, Password, Result, Token};
 
 /// The environment variable that moves the configuration (and token cache) directory.
 pub const CONFIG_DIR_ENV: &str = "ESO_CONFIG_DIR";
@@ -77,6 +77,15 @@ struct WireToken {
     obtained_at: u64,
 }
 
+/// A stored password (`eso login --store-password`). No `Debug`: it holds a secret.
+#[derive(Serialize, Deserialize)]
+struct WirePassword {
+    version: u32,
+    sso: String,
+    user: String,
+    password: String,
+}
+
 /// The token cache directory.
 #[derive(Debug, Clone)]
 pub struct TokenCache {
@@ -113,6 +122,81 @@ impl TokenCache {
 
     /// The file that holds the login of `user` at `sso`.
     pub fn path_for(&self, sso: &Origin, user: &str) -> PathBuf {
+        self.named_path("token", sso, user)
+    }
+
+    /// The file that holds the stored password of `user` at `sso` (see
+    /// [`TokenCache::store_password`]).
+    pub fn password_path_for(&self, sso: &Origin, user: &str) -> PathBuf {
+        self.named_path("password", sso, user)
+    }
+
+    /// Stores the password of `user` at `sso`, only when the user asked for it
+    /// (`eso login --store-password`), so that expired logins renew without asking.
+    ///
+    /// This is the file fallback for machines without a system keyring (RELIABILITY C7):
+    /// mode 0600 in the 0700 cache directory, written to a new temporary file and renamed.
+    /// The password is as safe as the user's account; `eso logout` removes it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be written, [`Error::InsecurePermissions`] if the
+    /// directory is open to others.
+    pub fn store_password(&self, sso: &Origin, user: &str, password: &Password) -> Result<PathBuf> {
+        self.ensure_dir()?;
+        let path = self.password_path_for(sso, user);
+        let wire = WirePassword {
+            version: 1,
+            sso: sso.to_string(),
+            user: user.to_owned(),
+            password: password.secret().to_owned(),
+        };
+        let json = serde_json::to_vec_pretty(&wire).map_err(|err| Error::CorruptCache {
+            path: path.clone(),
+            reason: format!("cannot serialise: {err}"),
+        })?;
+        self.write_private(&path, &json, "cannot write stored password file")?;
+        tracing::debug!(path = %path.display(), user = %user, sso = %sso, "stored password");
+        Ok(path)
+    }
+
+    /// The stored password of `user` at `sso`, if the user stored one.
+    ///
+    /// # Errors
+    /// As [`TokenCache::load`].
+    pub fn load_password(&self, sso: &Origin, user: &str) -> Result<Option<Password>> {
+        let path = self.password_path_for(sso, user);
+        let Some(bytes) = self.read_private(&path)? else {
+            return Ok(None);
+        };
+        let wire: WirePassword =
+            serde_json::from_slice(&bytes).map_err(|err| Error::CorruptCache {
+                path: path.clone(),
+                reason: format!("not a stored password file: {err}"),
+            })?;
+        if wire.version != 1 || wire.sso != sso.to_string() || wire.user != user {
+            return Ok(None);
+        }
+        Ok(Some(Password::new(wire.password)))
+    }
+
+    /// Removes the stored password of `user` at `sso`; `false` if there was none.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file exists but cannot be removed.
+    pub fn remove_password(&self, sso: &Origin, user: &str) -> Result<bool> {
+        let path = self.password_path_for(sso, user);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(Error::Io {
+                action: "cannot remove stored password file",
+                path,
+                source,
+            }),
+        }
+    }
+
+    fn named_path(&self, kind: &str, sso: &Origin, user: &str) -> PathBuf {
         let mut hasher = Sha256::new();
         hasher.update(sso.to_string().as_bytes());
         hasher.update([0u8]);
@@ -123,7 +207,56 @@ impl TokenCache {
             .take(16)
             .map(|byte| format!("{byte:02x}"))
             .collect();
-        self.dir.join(format!("token-{hex}.json"))
+        self.dir.join(format!("{kind}-{hex}.json"))
+    }
+
+    /// Writes `bytes` to `path` through a new 0600 temporary file and a rename.
+    fn write_private(&self, path: &Path, bytes: &[u8], action: &'static str) -> Result<()> {
+        let suffix: u64 = rand::random();
+        let temp = self.dir.join(format!(".secret-{suffix:016x}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut file = create_private(&temp)?;
+            file.write_all(bytes)?;
+            file.write_all(b"\n")?;
+            file.sync_all()?;
+            std::fs::rename(&temp, path)
+        };
+        write().map_err(|source| {
+            let _ = std::fs::remove_file(&temp);
+            Error::Io {
+                action,
+                path: path.to_path_buf(),
+                source,
+            }
+        })
+    }
+
+    /// Reads a private file: `None` if absent; symlinks and loose modes are refused.
+    fn read_private(&self, path: &Path) -> Result<Option<Vec<u8>>> {
+        let metadata = match std::fs::symlink_metadata(path) {
+            Ok(metadata) => metadata,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(Error::Io {
+                    action: "cannot read",
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        if !metadata.is_file() {
+            return Err(Error::CorruptCache {
+                path: path.to_path_buf(),
+                reason: "not a regular file (symlinks are refused)".to_owned(),
+            });
+        }
+        check_mode(&self.dir, 0o700)?;
+        check_mode(path, 0o600)?;
+        std::fs::read(path).map(Some).map_err(|source| Error::Io {
+            action: "cannot read",
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Loads the login of `user` at `sso`, if cached (expired or not).
@@ -162,23 +295,7 @@ impl TokenCache {
             path: path.clone(),
             reason: format!("cannot serialise: {err}"),
         })?;
-        let suffix: u64 = rand::random();
-        let temp = self.dir.join(format!(".token-{suffix:016x}.tmp"));
-        let write = || -> std::io::Result<()> {
-            let mut file = create_private(&temp)?;
-            file.write_all(&json)?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            std::fs::rename(&temp, &path)
-        };
-        if let Err(source) = write() {
-            let _ = std::fs::remove_file(&temp);
-            return Err(Error::Io {
-                action: "cannot write token cache file",
-                path,
-                source,
-            });
-        }
+        self.write_private(&path, &json, "cannot write token cache file")?;
         tracing::debug!(path = %path.display(), user = %token.user, sso = %token.sso, "stored login");
         Ok(path)
     }
@@ -464,6 +581,34 @@ mod tests {
         ));
         // list skips the corrupt entry instead of failing.
         assert!(cache.list(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn stored_password_is_private_and_removable() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = TokenCache::new(dir.path().join("tokens"));
+        let sso = Origin::parse("https://www.eso.org").unwrap();
+        assert!(cache.load_password(&sso, "jdoe").unwrap().is_none());
+        let path = cache
+            .store_password(&sso, "jdoe", &Password::new("s3cret-canary"))
+            .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let loaded = cache.load_password(&sso, "jdoe").unwrap().unwrap();
+        assert_eq!(loaded.secret(), "s3cret-canary");
+        // Another user or another identity provider does not get it.
+        assert!(cache.load_password(&sso, "other").unwrap().is_none());
+        let other = Origin::parse("https://sso.example.org").unwrap();
+        assert!(cache.load_password(&other, "jdoe").unwrap().is_none());
+        // Stored passwords are not tokens: listing logins ignores them.
+        assert!(cache.list(Some(&sso)).unwrap().is_empty());
+        assert!(cache.remove_password(&sso, "jdoe").unwrap());
+        assert!(!cache.remove_password(&sso, "jdoe").unwrap());
+        assert!(cache.load_password(&sso, "jdoe").unwrap().is_none());
     }
 
     #[test]

@@ -45,9 +45,17 @@ pub async fn login(ctx: &Ctx, args: &LoginArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     if args.store_password {
-        eprintln!(
-            "note: no system keyring is used by this build; for silent renewal set ESO_PASSWORD or add {host} to ~/.netrc (mode 0600)"
-        );
+        // No system keyring is used (headless Linux has none): the password goes to a 0600
+        // file in the 0700 cache directory, only because the user asked for it.
+        let path = ctx
+            .cache
+            .store_password(&ctx.endpoints.sso_origin(), &user, &password)?;
+        if !ctx.global.quiet {
+            eprintln!(
+                "password stored in {} (mode 0600) for silent renewal; `eso logout` removes it",
+                path.display()
+            );
+        }
     }
     if !ctx.global.quiet {
         let left = login
@@ -66,7 +74,13 @@ pub async fn login(ctx: &Ctx, args: &LoginArgs) -> anyhow::Result<ExitCode> {
 
 /// `eso logout`.
 pub fn logout(ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    match vo_auth::eso::logout(&ctx.cache, &ctx.endpoints, ctx.global.user.as_deref())? {
+    let sso = ctx.endpoints.sso_origin();
+    let logged_out = vo_auth::eso::logout(&ctx.cache, &ctx.endpoints, ctx.global.user.as_deref())?;
+    // A stored password goes with the login (also when the token had already been removed).
+    if let Some(user) = logged_out.as_deref().or(ctx.global.user.as_deref()) {
+        ctx.cache.remove_password(&sso, user)?;
+    }
+    match logged_out {
         Some(user) => {
             if !ctx.global.quiet {
                 output::print(&format!("Logged out {}\n", output::escape(&user)))?;
