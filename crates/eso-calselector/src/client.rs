@@ -19,6 +19,7 @@ use crate::request::{
     BatchRequest, CalSelector, DEFAULT_BATCH_SIZE, Mode, ResponseFormat, dedup_dp_ids,
 };
 use crate::tree::TreeLimits;
+use crate::warnings::ParseWarning;
 use crate::{Error, Result};
 
 /// Settings of a [`CalSelectorClient`].
@@ -118,11 +119,15 @@ impl CalSelectorClient {
         results.into_iter().collect()
     }
 
-    /// The plan for many frames: their VOTables merged; with `with_trees`, their association
-    /// trees fetched in batches and attached.
+    /// The plan for many frames: their VOTables merged; with `with_trees`, the association
+    /// trees of the frames whose reply links one, fetched in batches and attached.
+    ///
+    /// A frame calSelector could not associate has no tree and is not asked for one; trees
+    /// that cannot be fetched or read become [`ParseWarning::Tree`] warnings on their frames
+    /// instead of failing the plan (the calibration list is still right without them).
     ///
     /// # Errors
-    /// As [`CalSelectorClient::frames`] and [`CalSelectorClient::trees`].
+    /// As [`CalSelectorClient::frames`].
     pub async fn plan<S: AsRef<str>>(
         &self,
         dp_ids: &[S],
@@ -131,16 +136,40 @@ impl CalSelectorClient {
     ) -> Result<CalibrationPlan> {
         let frames = self.frames(dp_ids, mode).await?;
         let mut plan = CalibrationPlan::new(mode, frames);
-        if with_trees {
-            let frame_ids: Vec<String> = plan.frames.iter().map(|f| f.dp_id.clone()).collect();
-            let documents = self.trees(&frame_ids, mode).await?;
-            let left = plan.attach_trees(documents);
-            for document in left {
-                tracing::warn!(
-                    part = document.part,
-                    dp_id = document.dp_id.as_deref().unwrap_or(""),
-                    "association tree matched no requested frame or could not be read"
-                );
+        if !with_trees {
+            return Ok(plan);
+        }
+        let with_cascade: Vec<String> = plan
+            .frames
+            .iter()
+            .filter(|frame| plan.trees.iter().any(|tree| tree.frame == frame.dp_id))
+            .map(|frame| frame.dp_id.clone())
+            .collect();
+        if with_cascade.is_empty() {
+            return Ok(plan);
+        }
+        match self.trees(&with_cascade, mode).await {
+            Ok(documents) => {
+                for document in plan.attach_trees(documents) {
+                    tracing::warn!(
+                        part = document.part,
+                        dp_id = document.dp_id.as_deref().unwrap_or(""),
+                        "association tree matched no requested frame or could not be read"
+                    );
+                }
+            }
+            Err(err) => {
+                let detail = format!("cannot fetch the association tree: {err}");
+                for frame in plan
+                    .frames
+                    .iter_mut()
+                    .filter(|frame| with_cascade.contains(&frame.dp_id))
+                {
+                    frame.parse_warnings.push(ParseWarning::Tree {
+                        path: "association".to_owned(),
+                        detail: detail.clone(),
+                    });
+                }
             }
         }
         Ok(plan)

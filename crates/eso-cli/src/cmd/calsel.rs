@@ -129,11 +129,8 @@ fn calibration_requests(
     Ok(())
 }
 
-/// Asks calSelector for the frames' cascades and, with `with_trees`, the association trees of
-/// the frames that have one: a frame for which calSelector found no association (an
-/// acquisition, a file type it does not support) has no tree, and asking for it would fail
-/// the whole request. A tree that cannot be fetched is a warning, not a failure: the
-/// calibrations are still listed and downloaded.
+/// The plan, with the association trees of the frames that have one; trees that cannot be
+/// fetched are reported as warnings on their frames by the library.
 async fn plan(
     ctx: &Ctx,
     client: &CalSelectorClient,
@@ -141,38 +138,16 @@ async fn plan(
     mode: Mode,
     with_trees: bool,
 ) -> anyhow::Result<CalibrationPlan> {
-    let frames = client.frames(dp_ids, mode).await?;
-    let mut plan = CalibrationPlan::new(mode, frames);
-    if !with_trees {
-        return Ok(plan);
-    }
-    // The frames whose calSelector reply links an association tree.
-    let with_cascade: Vec<String> = plan
-        .frames
-        .iter()
-        .filter(|frame| plan.trees.iter().any(|tree| tree.frame == frame.dp_id))
-        .map(|frame| frame.dp_id.clone())
-        .collect();
-    if with_cascade.is_empty() {
-        return Ok(plan);
-    }
-    match client.trees(&with_cascade, mode).await {
-        Ok(documents) => {
-            for document in plan.attach_trees(documents) {
-                tracing::warn!(
-                    part = document.part,
-                    dp_id = document.dp_id.as_deref().unwrap_or(""),
-                    "association tree matched no requested frame or could not be read"
-                );
-            }
-        }
-        Err(err) => {
-            if !ctx.global.quiet {
+    let plan = client.plan(dp_ids, mode, with_trees).await?;
+    if !ctx.global.quiet {
+        for frame in &plan.frames {
+            for warning in &frame.parse_warnings {
                 eprintln!(
                     "{}",
                     ctx.style.warn(&format!(
-                        "warning: cannot fetch the association trees: {}",
-                        output::escape(&crate::exit::describe(&anyhow::Error::new(err)))
+                        "warning: {}: {}",
+                        output::escape(&frame.dp_id),
+                        output::escape(&warning.to_string())
                     ))
                 );
             }
