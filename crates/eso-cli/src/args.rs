@@ -129,7 +129,8 @@ pub struct LoginArgs {
     /// Read the password from standard input (one line).
     #[arg(long)]
     pub password_stdin: bool,
-    /// Also store the password in the system keyring, for silent renewal.
+    /// Also store the password (a 0600 file in the cache directory) so that expired logins
+    /// renew without asking; `eso logout` removes it.
     #[arg(long)]
     pub store_password: bool,
 }
