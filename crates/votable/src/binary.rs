@@ -177,12 +177,16 @@ pub(crate) fn next_row<R: Read>(
         )
     };
     flags.clear();
+    // Bytes this row takes from the stream: a row of zero bytes (no fields, or only empty
+    // fixed arrays) would never reach the end of a non-empty stream.
+    let mut consumed = 0usize;
     if binary2 {
         let n = specs.len().div_ceil(8);
         if !b64.fill(src, n)? {
             return Err(truncated(None));
         }
         flags.extend_from_slice(b64.take(n));
+        consumed += n;
     }
     for (i, spec) in specs.iter().enumerate() {
         let count = match spec.shape {
@@ -193,6 +197,7 @@ pub(crate) fn next_row<R: Read>(
                     return Err(truncated(Some(i)));
                 }
                 let p = b64.take(4);
+                consumed += 4;
                 let n = u32::from_be_bytes([p[0], p[1], p[2], p[3]]) as usize;
                 if let Some(m) = max {
                     if n > m {
@@ -224,12 +229,21 @@ pub(crate) fn next_row<R: Read>(
             return Err(truncated(Some(i)));
         }
         let bytes = b64.take(nbytes);
+        consumed += nbytes;
         if binary2 && flags[i / 8] & (0x80 >> (i % 8)) != 0 {
             values[i] = Value::Null;
         } else {
             spec.decode_binary(bytes, count, !binary2, &mut values[i])
                 .map_err(|k| Fail::At(Some(i), Box::new(k)))?;
         }
+    }
+    if consumed == 0 {
+        return Err(Fail::At(
+            None,
+            Box::new(ErrorKind::Structure(
+                "the table's rows take no bytes (no fields, or only empty arrays), but its binary STREAM has data".into(),
+            )),
+        ));
     }
     Ok(true)
 }

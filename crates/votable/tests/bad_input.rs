@@ -238,3 +238,22 @@ fn streaming_reader_reports_all_tables_and_trailing_infos() {
     assert_eq!(v.max.as_ref().map(|b| b.inclusive), Some(false));
     assert_eq!(v.options[0].options[0].value, "2");
 }
+
+/// Found by `cargo xtask ci`'s fuzz smoke (votable_roundtrip timed out): a table whose rows
+/// take no bytes (no fields) with a non-empty BINARY/BINARY2 stream used to yield empty rows
+/// forever. It is now an error.
+#[test]
+fn binary_rows_of_zero_bytes_are_an_error_not_a_hang() {
+    // (In BINARY2 a row always takes its null-flag bytes as soon as there is a field.)
+    let empty_array = r#"<FIELD name="e" datatype="int" arraysize="0"/>"#;
+    for (tag, fields) in [("BINARY", ""), ("BINARY2", ""), ("BINARY", empty_array)] {
+        let doc = format!(
+            r#"<VOTABLE version="1.4"><RESOURCE><TABLE>{fields}<DATA><{tag}><STREAM encoding="base64">AAAAAQAAAAk=</STREAM></{tag}></DATA></TABLE></RESOURCE></VOTABLE>"#
+        );
+        let err = votable::parse(doc.as_bytes()).expect_err("rows of zero bytes must fail");
+        assert!(
+            err.to_string().contains("take no bytes"),
+            "{tag} {fields:?}: {err}"
+        );
+    }
+}
