@@ -46,14 +46,23 @@ proptest! {
         }
     }
 
+    // `file` is for trusted ids; `try_file` is what untrusted input goes through: it refuses
+    // ids (`.`, `..`, empty) that URL parsing would turn into a path outside the endpoint.
     #[test]
     fn file_urls_stay_under_the_file_endpoint(dp_id in ".{0,60}") {
         let endpoints = EsoEndpoints::default();
-        let url = endpoints.file(&dp_id);
-        prop_assert_eq!(url.origin(), endpoints.dataportal.origin());
-        prop_assert!(url.path().starts_with("/dataPortal/file/"), "{}", url);
-        prop_assert_eq!(url.query(), None);
-        prop_assert_eq!(url.fragment(), None);
+        if let Ok(url) = endpoints.try_file(&dp_id) {
+            prop_assert_eq!(url.origin(), endpoints.dataportal.origin());
+            prop_assert!(url.path().starts_with("/dataPortal/file/"), "{}", url);
+            prop_assert_eq!(url.query(), None);
+            prop_assert_eq!(url.fragment(), None);
+            prop_assert_eq!(url.clone(), endpoints.file(&dp_id));
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_refused(dp_id in prop::sample::select(vec![".", "..", ""])) {
+        prop_assert!(EsoEndpoints::default().try_file(dp_id).is_err());
     }
 
     #[test]

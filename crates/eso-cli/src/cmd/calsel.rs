@@ -219,7 +219,10 @@ pub async fn retrieve(ctx: &Ctx, args: &RetrieveArgs) -> anyhow::Result<ExitCode
     let mut requests = Vec::new();
     let mut labels = Vec::new();
     for dp_id in &args.dp_ids {
-        let url = ctx.endpoints.file(dp_id);
+        let url = ctx
+            .endpoints
+            .try_file(dp_id)
+            .map_err(|err| crate::exit::coded(crate::exit::USAGE, err.to_string()))?;
         requests.push(
             DownloadRequest::new(url, &args.dir)
                 .with_name(dp_id.clone())

@@ -37,7 +37,10 @@ pub fn resolve_item(ctx: &Ctx, text: &str) -> anyhow::Result<Item> {
         ));
     }
     Ok(Item {
-        url: ctx.endpoints.file(text),
+        url: ctx
+            .endpoints
+            .try_file(text)
+            .map_err(|err| exit::coded(exit::USAGE, err.to_string()))?,
         dp_id: Some(text.to_owned()),
     })
 }
