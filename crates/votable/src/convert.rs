@@ -435,12 +435,7 @@ impl fmt::Display for Summary {
             self.document.version.as_deref().unwrap_or("(no version)")
         )?;
         for r in self.document.all_resources() {
-            let ty = match &r.resource_type {
-                crate::model::ResourceType::Results => "results",
-                crate::model::ResourceType::Meta => "meta",
-                crate::model::ResourceType::Other(o) => o.as_str(),
-            };
-            write!(f, "RESOURCE type={ty}")?;
+            write!(f, "RESOURCE type={}", r.resource_type.as_str())?;
             if let Some(n) = &r.name {
                 write!(f, " name={n}")?;
             }

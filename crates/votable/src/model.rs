@@ -45,6 +45,17 @@ pub enum ResourceType {
     Other(String),
 }
 
+impl ResourceType {
+    /// The `type` attribute value (`results`, `meta`, or the other value verbatim).
+    pub fn as_str(&self) -> &str {
+        match self {
+            ResourceType::Results => "results",
+            ResourceType::Meta => "meta",
+            ResourceType::Other(other) => other,
+        }
+    }
+}
+
 /// A `RESOURCE` element.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]

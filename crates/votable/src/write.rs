@@ -785,12 +785,7 @@ impl Emitter<'_> {
             self.s.push_str("<RESOURCE");
             self.attr("ID", r.id.as_deref());
             self.attr("name", r.name.as_deref());
-            let ty = match &r.resource_type {
-                ResourceType::Results => "results",
-                ResourceType::Meta => "meta",
-                ResourceType::Other(o) => o.as_str(),
-            };
-            self.attr("type", Some(ty));
+            self.attr("type", Some(r.resource_type.as_str()));
             self.attr("utype", r.utype.as_deref());
             self.s.push_str(">\n");
             self.description(r.description.as_deref());

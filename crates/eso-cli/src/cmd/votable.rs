@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use serde::Serialize;
-use votable::{Document, QueryStatus, Reader, Resource, ResourceType, Row, Serialization};
+use votable::{Document, QueryStatus, Reader, Row, Serialization};
 
 use crate::args::ConvertTo;
 use crate::cmd::render;
@@ -61,14 +61,6 @@ struct ResourceInfo {
     params: usize,
 }
 
-fn resource_type(resource: &Resource) -> String {
-    match &resource.resource_type {
-        ResourceType::Results => "results".to_owned(),
-        ResourceType::Meta => "meta".to_owned(),
-        ResourceType::Other(other) => other.clone(),
-    }
-}
-
 fn status_parts(status: Option<&QueryStatus>) -> (Option<String>, Option<String>) {
     match status {
         None => (None, None),
@@ -117,7 +109,7 @@ fn collect_info<R: BufRead>(mut reader: Reader<R>) -> anyhow::Result<Info> {
         .map(|r| ResourceInfo {
             id: r.id.clone(),
             name: r.name.clone(),
-            resource_type: resource_type(r),
+            resource_type: r.resource_type.as_str().to_owned(),
             utype: r.utype.clone(),
             tables: r.tables.len(),
             params: r.params.len(),
